@@ -1,0 +1,78 @@
+/**
+ * The shapes of every message that crosses a boundary (HTTP, client library, signal, query),
+ * defined once. Pure: runs inside the workflow sandbox as well as at the edges.
+ */
+import { z } from 'zod';
+
+/** E.164: a plus, a country code that does not start with 0, at most 15 digits (ITU-T E.164). */
+export const e164Schema = z
+  .string()
+  .regex(/^\+[1-9]\d{6,14}$/, 'must be an E.164 phone number such as +14155551234');
+
+/** Twilio's maximum body length (1,600 characters, ten segments); longer texts are refused, not truncated. */
+export const MAX_MESSAGE_BODY_LENGTH = 1600;
+/** Provider message ids are short (Twilio SM + 32 hex); a generous bound keeps junk out of workflow state. */
+export const MAX_MESSAGE_ID_LENGTH = 128;
+
+export const isoTimestampSchema = z.iso.datetime({ offset: true, message: 'must be an ISO 8601 timestamp' });
+
+export const inboundMessageSchema = z.object({
+  /** the provider's id for the inbound message: duplicates of one id have no second effect */
+  messageId: z.string().trim().min(1, 'must not be empty').max(MAX_MESSAGE_ID_LENGTH),
+  /** the contact who texted */
+  from: e164Schema,
+  /** the business number the text came in on */
+  to: e164Schema,
+  body: z.string().max(MAX_MESSAGE_BODY_LENGTH, `must be at most ${MAX_MESSAGE_BODY_LENGTH} characters`),
+  receivedAt: isoTimestampSchema,
+});
+export type InboundMessage = z.infer<typeof inboundMessageSchema>;
+
+/** consent-rules.md §1: where an opt-out came from. */
+export const OPT_OUT_SOURCES = ['keyword', 'revocation', 'suppression-import', 'operator-recorded', 'carrier'] as const;
+export type OptOutSource = (typeof OPT_OUT_SOURCES)[number];
+
+/** Opt-outs that arrive without an inbound text: the add-only `recordOptOut` signal. */
+export const RECORDED_OPT_OUT_SOURCES = ['suppression-import', 'operator-recorded', 'carrier'] as const;
+
+export const recordOptOutSchema = z.object({
+  source: z.enum(RECORDED_OPT_OUT_SOURCES),
+  at: isoTimestampSchema,
+  /** the business number concerned, when there is one (none for an import) */
+  businessNumber: e164Schema.nullable().default(null),
+  /** who recorded it: an operator's name or e-mail, the import id, the provider */
+  recordedBy: z.string().trim().min(1).max(200).nullable().default(null),
+  /** what backs it: a call id, an e-mail reference, an import id, a provider error code */
+  reference: z.string().trim().max(200).nullable().default(null),
+  note: z.string().max(1000).nullable().default(null),
+});
+export type RecordOptOut = z.infer<typeof recordOptOutSchema>;
+export type RecordOptOutInput = z.input<typeof recordOptOutSchema>;
+
+/** consent-rules.md §5: the three kinds of outbound message. */
+export const MESSAGE_TYPES = ['transactional', 'promotional', 'conversational'] as const;
+export type MessageType = (typeof MESSAGE_TYPES)[number];
+
+export const canSendRequestSchema = z.object({
+  /** the business number the message would be sent from */
+  from: e164Schema,
+  type: z.enum(MESSAGE_TYPES),
+});
+export type CanSendRequest = z.infer<typeof canSendRequestSchema>;
+
+export const SEND_DECISION_CODES = ['ALLOWED', 'OPTED_OUT', 'NO_CONSENT'] as const;
+export type SendDecisionCode = (typeof SEND_DECISION_CODES)[number];
+
+export interface CanSendResult {
+  allowed: boolean;
+  code: SendDecisionCode;
+  reason: string;
+}
+
+/** Turns zod issues into "field: reason" lines, for errors that name the field and why. */
+export function describeIssues(error: z.ZodError): { field: string; message: string }[] {
+  return error.issues.map((issue) => ({
+    field: issue.path.length > 0 ? issue.path.join('.') : '(body)',
+    message: issue.message,
+  }));
+}
