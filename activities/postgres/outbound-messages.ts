@@ -1,0 +1,107 @@
+/** The outbox: one row per outbound message, keyed by its idempotency key. */
+import type { Pool } from 'pg';
+
+export type OutboundStatus = 'pending' | 'sending' | 'sent' | 'failed';
+
+export interface OutboundMessageRecord {
+  id: string;
+  idempotencyKey: string;
+  contact: string;
+  businessNumber: string;
+  kind: string;
+  body: string;
+  provider: string;
+  providerMessageId: string | null;
+  status: OutboundStatus;
+  providerStatus: string | null;
+  errorCode: string | null;
+  errorMessage: string | null;
+  attempts: number;
+  inboundMessageId: string | null;
+  workflowId: string | null;
+  runId: string | null;
+  createdAt: string;
+  updatedAt: string;
+}
+
+const COLUMNS = `id, idempotency_key AS "idempotencyKey", contact, business_number AS "businessNumber", kind, body, provider,
+  provider_message_id AS "providerMessageId", status, provider_status AS "providerStatus", error_code AS "errorCode",
+  error_message AS "errorMessage", attempts, inbound_message_id AS "inboundMessageId", workflow_id AS "workflowId",
+  run_id AS "runId", to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS "createdAt",
+  to_char(updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS "updatedAt"`;
+
+export interface NewOutboundMessage {
+  idempotencyKey: string;
+  contact: string;
+  businessNumber: string;
+  kind: string;
+  body: string;
+  provider: string;
+  inboundMessageId: string | null;
+  workflowId: string | null;
+  runId: string | null;
+}
+
+export class OutboundMessages {
+  constructor(private readonly pool: Pool) {}
+
+  /** Records the message once; a retry with the same key gets the existing row back, whatever its status. */
+  async claim(message: NewOutboundMessage): Promise<OutboundMessageRecord> {
+    const { rows } = await this.pool.query<OutboundMessageRecord>(
+      `WITH inserted AS (
+         INSERT INTO outbound_messages (idempotency_key, contact, business_number, kind, body, provider, status,
+                                        inbound_message_id, workflow_id, run_id)
+         VALUES ($1, $2, $3, $4, $5, $6, 'pending', $7, $8, $9)
+         ON CONFLICT (idempotency_key) DO NOTHING
+         RETURNING *)
+       SELECT ${COLUMNS} FROM inserted
+       UNION ALL
+       SELECT ${COLUMNS} FROM outbound_messages WHERE idempotency_key = $1 AND NOT EXISTS (SELECT 1 FROM inserted)`,
+      [
+        message.idempotencyKey,
+        message.contact,
+        message.businessNumber,
+        message.kind,
+        message.body,
+        message.provider,
+        message.inboundMessageId,
+        message.workflowId,
+        message.runId,
+      ],
+    );
+    return rows[0]!;
+  }
+
+  async markSending(id: string): Promise<void> {
+    await this.pool.query(
+      `UPDATE outbound_messages SET status = 'sending', attempts = attempts + 1, updated_at = now() WHERE id = $1`,
+      [id],
+    );
+  }
+
+  async markSent(id: string, providerMessageId: string, providerStatus: string): Promise<void> {
+    await this.pool.query(
+      `UPDATE outbound_messages SET status = 'sent', provider_message_id = $2, provider_status = $3,
+         error_code = NULL, error_message = NULL, updated_at = now() WHERE id = $1`,
+      [id, providerMessageId, providerStatus],
+    );
+  }
+
+  /** `final` false keeps the row retryable ('sending' stays the truth until a later attempt settles it). */
+  async markError(id: string, code: string, message: string, final: boolean): Promise<void> {
+    await this.pool.query(
+      `UPDATE outbound_messages SET status = CASE WHEN $4 THEN 'failed' ELSE status END,
+         error_code = $2, error_message = $3, updated_at = now() WHERE id = $1`,
+      [id, code, message, final],
+    );
+  }
+
+  /** What the engine sent (or tried to send) to one contact, newest first. */
+  async listForContact(contact: string, limit = 100): Promise<OutboundMessageRecord[]> {
+    const { rows } = await this.pool.query<OutboundMessageRecord>(
+      `SELECT ${COLUMNS} FROM outbound_messages WHERE contact = $1 ORDER BY created_at DESC, id DESC LIMIT $2`,
+      [contact, limit],
+    );
+    return rows;
+  }
+}

@@ -1,0 +1,76 @@
+/** The reply activity: sends the confirmation or HELP reply the contact actor decided, exactly once per decision. */
+import { ApplicationFailure, Context } from '@temporalio/activity';
+import { renderReply, type AccountProfile, type ReplyKind } from '../workflows/domain/settings';
+import type { OutboundMessages } from './postgres/outbound-messages';
+import { ProviderRejectedError, type SmsProvider } from './providers/provider';
+
+export interface SendReplyRequest {
+  kind: ReplyKind;
+  idempotencyKey: string;
+  /** the contact the reply goes to */
+  contact: string;
+  /** the business number the inbound text came in on: the reply goes out on the same thread */
+  businessNumber: string;
+  inboundMessageId: string;
+}
+
+export interface SendReplyResult {
+  outboundMessageId: string;
+  providerMessageId: string;
+  /** true when an earlier attempt had already sent it, so this one sent nothing */
+  alreadySent: boolean;
+}
+
+export interface ReplyDependencies {
+  outbox: OutboundMessages;
+  provider: SmsProvider;
+  profile: AccountProfile;
+}
+
+export function createReplyActivities({ outbox, provider, profile }: ReplyDependencies) {
+  return {
+    async sendReply(request: SendReplyRequest): Promise<SendReplyResult> {
+      const execution = Context.current().info.workflowExecution;
+      const record = await outbox.claim({
+        idempotencyKey: request.idempotencyKey,
+        contact: request.contact,
+        businessNumber: request.businessNumber,
+        kind: request.kind,
+        body: renderReply(request.kind, profile),
+        provider: provider.name,
+        inboundMessageId: request.inboundMessageId,
+        workflowId: execution?.workflowId ?? null,
+        runId: execution?.runId ?? null,
+      });
+      if (record.status === 'sent' && record.providerMessageId) {
+        return { outboundMessageId: record.id, providerMessageId: record.providerMessageId, alreadySent: true };
+      }
+      await outbox.markSending(record.id);
+      try {
+        // The stored body is what goes out, so a retry sends the same text even if the profile changed meanwhile.
+        const sent = await provider.send({
+          idempotencyKey: request.idempotencyKey,
+          to: record.contact,
+          from: record.businessNumber,
+          body: record.body,
+        });
+        await outbox.markSent(record.id, sent.providerMessageId, sent.status);
+        return { outboundMessageId: record.id, providerMessageId: sent.providerMessageId, alreadySent: false };
+      } catch (error) {
+        if (error instanceof ProviderRejectedError) {
+          await outbox.markError(record.id, error.code, error.message, !error.retryable);
+          if (!error.retryable) {
+            throw ApplicationFailure.nonRetryable(
+              `${error.provider} refused the message (${error.code}): ${error.message}`,
+              error.recipientOptedOut ? 'RecipientOptedOut' : 'ProviderRejected',
+              { code: error.code, provider: error.provider },
+            );
+          }
+        }
+        throw error;
+      }
+    },
+  };
+}
+
+export type ReplyActivities = ReturnType<typeof createReplyActivities>;
