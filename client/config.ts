@@ -1,0 +1,74 @@
+/** Every environment variable the service reads, with its default, validated once at start. */
+import { z } from 'zod';
+import { DEFAULT_KEYWORD_SETTINGS, type KeywordLanguage, type KeywordSettings } from '../workflows/domain/keywords';
+import { DEFAULT_ACCOUNT_PROFILE, DEFAULT_CONTINUE_AS_NEW_AFTER_EVENTS, type AccountProfile } from '../workflows/domain/settings';
+
+const commaList = z
+  .string()
+  .default('')
+  .transform((value) => value.split(',').map((item) => item.trim()).filter((item) => item.length > 0));
+
+const emptyAsUndefined = (value: unknown) => (value === '' ? undefined : value);
+const optionalString = z.preprocess(emptyAsUndefined, z.string().optional());
+
+const environmentSchema = z.object({
+  PORT: z.coerce.number().int().min(0).max(65535).default(8080),
+  HOST: z.string().default('127.0.0.1'),
+  DATABASE_URL: optionalString,
+  TEMPORAL_ADDRESS: optionalString,
+  TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
+  TEMPORAL_TASK_QUEUE: z.string().min(1).default('sms-consent'),
+  TEMPORAL_CLI: optionalString,
+  TEMPORAL_DEV_PORT: z.coerce.number().int().min(1).max(65535).default(7233),
+  TEMPORAL_UI_PORT: z.coerce.number().int().min(1).max(65535).default(8233),
+  DATA_DIR: z.string().min(1).default('.data'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  DEFAULT_COUNTRY: z.string().length(2).toUpperCase().default('US'),
+  BUSINESS_NAME: z.string().min(1).default(DEFAULT_ACCOUNT_PROFILE.businessName),
+  HELP_CONTACT: z.string().min(1).default(DEFAULT_ACCOUNT_PROFILE.helpContact),
+  MESSAGE_FREQUENCY: z.string().min(1).default(DEFAULT_ACCOUNT_PROFILE.messageFrequency),
+  SMS_PROVIDER: z.enum(['sandbox', 'twilio']).default('sandbox'),
+  TWILIO_ACCOUNT_SID: optionalString,
+  TWILIO_AUTH_TOKEN: optionalString,
+  TWILIO_BASE_URL: z.preprocess(emptyAsUndefined, z.url().default('https://api.twilio.com')),
+  TWILIO_MESSAGING_SERVICE_SID: optionalString,
+  TWILIO_STATUS_CALLBACK_URL: optionalString,
+  KEYWORD_MODE: z.enum(['phrases', 'strict']).default('phrases'),
+  KEYWORD_LANGUAGES: commaList.pipe(z.array(z.enum(['es', 'fr']))),
+  OPT_OUT_KEYWORDS: commaList,
+  RESUBSCRIBE_KEYWORDS: commaList,
+  HELP_KEYWORDS: commaList,
+  CONTACT_CONTINUE_AS_NEW_AFTER_EVENTS: z.coerce.number().int().min(100).default(DEFAULT_CONTINUE_AS_NEW_AFTER_EVENTS),
+});
+
+export type Environment = z.infer<typeof environmentSchema>;
+
+export interface ServiceConfig {
+  env: Environment;
+  profile: AccountProfile;
+  keywords: KeywordSettings;
+}
+
+export function loadConfig(source: NodeJS.ProcessEnv = process.env): ServiceConfig {
+  const parsed = environmentSchema.safeParse(source);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((issue) => `  ${issue.path.join('.')}: ${issue.message}`);
+    throw new Error(`invalid configuration:\n${lines.join('\n')}`);
+  }
+  const env = parsed.data;
+  if (env.SMS_PROVIDER === 'twilio' && (!env.TWILIO_ACCOUNT_SID || !env.TWILIO_AUTH_TOKEN)) {
+    throw new Error('invalid configuration:\n  SMS_PROVIDER=twilio needs TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN');
+  }
+  return {
+    env,
+    profile: { businessName: env.BUSINESS_NAME, helpContact: env.HELP_CONTACT, messageFrequency: env.MESSAGE_FREQUENCY },
+    keywords: {
+      ...DEFAULT_KEYWORD_SETTINGS,
+      optOut: env.OPT_OUT_KEYWORDS,
+      resubscribe: env.RESUBSCRIBE_KEYWORDS,
+      help: env.HELP_KEYWORDS,
+      mode: env.KEYWORD_MODE,
+      languages: env.KEYWORD_LANGUAGES as KeywordLanguage[],
+    },
+  };
+}

@@ -1,0 +1,87 @@
+/** The HTTP API: inbound texts in, contact state and send decisions out. Every input validated by the shared schemas. */
+import type { Client } from '@temporalio/client';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import {
+  hasZodFastifySchemaValidationErrors,
+  serializerCompiler,
+  validatorCompiler,
+  type ZodTypeProvider,
+} from 'fastify-type-provider-zod';
+import type { Pool } from 'pg';
+import { ContactStateUnavailableError, InvalidInputError, type ConsentClient } from '../consent-client';
+import { checkHealth } from './health';
+
+export interface ApiDependencies {
+  consent: ConsentClient;
+  client: Client;
+  pool: Pool;
+  namespace: string;
+  taskQueue: string;
+  logger?: FastifyBaseLogger | boolean;
+}
+
+/** A webhook body is a few hundred bytes; 64 KiB leaves room for long texts and still stops abuse early. */
+export const MAX_REQUEST_BODY_BYTES = 64 * 1024;
+
+export function buildApiServer({ consent, client, pool, namespace, taskQueue, logger = false }: ApiDependencies): FastifyInstance {
+  const app = Fastify({ logger, bodyLimit: MAX_REQUEST_BODY_BYTES }).withTypeProvider<ZodTypeProvider>();
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+  const { schemas } = consent;
+
+  app.setErrorHandler((error, request, reply) => {
+    if (hasZodFastifySchemaValidationErrors(error)) {
+      return reply.status(400).send({
+        error: 'invalid_request',
+        issues: error.validation.map((issue) => ({
+          field: issue.instancePath.replace(/^\//, '').replaceAll('/', '.') || `(${error.validationContext ?? 'body'})`,
+          message: issue.message,
+        })),
+      });
+    }
+    if (error instanceof InvalidInputError) {
+      return reply.status(400).send({ error: 'invalid_request', issues: error.issues });
+    }
+    if (error instanceof ContactStateUnavailableError) {
+      return reply.status(503).send({ error: 'state_unavailable', message: error.message });
+    }
+    const { statusCode, message } = error as { statusCode?: number; message?: string };
+    const status = typeof statusCode === 'number' && statusCode >= 400 ? statusCode : 500;
+    if (status >= 500) request.log.error({ err: error }, 'request failed');
+    const code = status === 413 ? 'body_too_large' : status === 415 ? 'unsupported_media_type' : status < 500 ? 'invalid_request' : 'internal_error';
+    return reply.status(status).send({ error: code, message: status < 500 ? message : 'internal error' });
+  });
+
+  app.get('/healthz', async (_request, reply) => {
+    const report = await checkHealth(client, pool, namespace, taskQueue);
+    return reply.status(report.ok ? 200 : 503).send(report);
+  });
+
+  app.post('/v1/inbound', { schema: { body: schemas.inboundMessage } }, async (request, reply) => {
+    const accepted = await consent.handleInbound(request.body);
+    return reply.status(202).send({
+      contact: accepted.contact,
+      workflowId: accepted.workflowId,
+      messageId: accepted.message.messageId,
+      receivedAt: accepted.message.receivedAt,
+      classification: accepted.classification,
+    });
+  });
+
+  app.get('/v1/contacts/:phone', { schema: { params: schemas.contactParams } }, async (request) =>
+    consent.getContactState(request.params.phone),
+  );
+
+  app.get(
+    '/v1/contacts/:phone/can-send',
+    { schema: { params: schemas.contactParams, querystring: schemas.canSend } },
+    async (request) => consent.canSend(request.params.phone, request.query),
+  );
+
+  app.get('/v1/contacts/:phone/messages', { schema: { params: schemas.contactParams } }, async (request) => ({
+    contact: request.params.phone,
+    messages: await consent.listMessages(request.params.phone),
+  }));
+
+  return app;
+}

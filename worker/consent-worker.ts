@@ -1,0 +1,38 @@
+/** Builds the worker that hosts the contact actor and its activities on one task queue. */
+import path from 'node:path';
+import { Worker, type NativeConnection, type WorkerOptions } from '@temporalio/worker';
+import type { Pool } from 'pg';
+import { createActivities } from '../activities';
+import type { SmsProvider } from '../activities/providers/provider';
+import type { AccountProfile } from '../workflows/domain/settings';
+
+export interface ConsentWorkerOptions {
+  connection: NativeConnection;
+  namespace: string;
+  taskQueue: string;
+  pool: Pool;
+  provider: SmsProvider;
+  profile: AccountProfile;
+  /** a prebuilt bundle (tests build one per run); otherwise the workflows are bundled at start */
+  workflowBundlePath?: string;
+  identity?: string;
+  tuning?: Pick<WorkerOptions, 'maxCachedWorkflows' | 'maxConcurrentActivityTaskExecutions' | 'maxConcurrentWorkflowTaskExecutions'>;
+}
+
+/** The workflows folder; the SDK's bundler resolves its index.ts itself (works under tsx and vitest alike). */
+export function workflowsPath(): string {
+  return path.join(__dirname, '..', 'workflows');
+}
+
+export async function createConsentWorker(options: ConsentWorkerOptions): Promise<Worker> {
+  const { connection, namespace, taskQueue, pool, provider, profile, workflowBundlePath, identity, tuning } = options;
+  return Worker.create({
+    connection,
+    namespace,
+    taskQueue,
+    ...(identity ? { identity } : {}),
+    ...(workflowBundlePath ? { workflowBundle: { codePath: workflowBundlePath } } : { workflowsPath: workflowsPath() }),
+    activities: createActivities({ pool, provider, profile }),
+    ...tuning,
+  });
+}
