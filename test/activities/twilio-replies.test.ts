@@ -1,0 +1,42 @@
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { createTwilioProvider } from '../../activities/providers/twilio';
+import { OPT_OUT_CONFIRMATION_TEMPLATE } from '../../workflows/domain/settings';
+import { startFakeTwilio, type FakeTwilio } from '../support/fake-twilio';
+import { inboundText, outboundFor, startHarness, uniquePhone, waitFor, type Harness } from '../support/harness';
+
+let twilio: FakeTwilio;
+let harness: Harness;
+beforeAll(async () => {
+  twilio = await startFakeTwilio();
+  harness = await startHarness({
+    provider: () => createTwilioProvider({ accountSid: twilio.accountSid, authToken: twilio.authToken, baseUrl: twilio.baseUrl }),
+  });
+});
+afterAll(async () => {
+  await harness?.stop();
+  await twilio?.close();
+});
+
+it('with the Twilio provider, a STOP confirmation goes out once through the Messages API with its idempotency token', async () => {
+  const contact = uniquePhone();
+  const business = uniquePhone();
+  twilio.failNext(2); // two 500s first: the activity retries, the token keeps it to one message
+  await harness.consent.handleInbound(inboundText(contact, business, 'STOP'));
+  const [row] = await waitFor(() => outboundFor(harness.pool, contact), (rows) => rows[0]?.status === 'sent', { what: 'confirmation sent' });
+  const delivered = twilio.messages.filter((m) => m.to === contact);
+  expect(delivered).toEqual([expect.objectContaining({ from: business, body: OPT_OUT_CONFIRMATION_TEMPLATE, idempotencyToken: row!.idempotency_key })]);
+  expect(row).toMatchObject({ provider_message_id: delivered[0]!.sid, attempts: 3 });
+});
+
+it('Twilio 21610 on a reply marks the contact opted out here too, with source carrier', async () => {
+  const contact = uniquePhone();
+  const business = uniquePhone();
+  twilio.optedOut.add(contact);
+  await harness.consent.handleInbound(inboundText(contact, business, 'HELP'));
+  const state = await waitFor(() => harness.consent.getContactState(contact), (s) => s.optedOut, { what: 'carrier opt-out' });
+  expect(state.optOut).toMatchObject({ source: 'carrier', businessNumber: business, recordedBy: 'provider' });
+  expect(state.counts.repliesFailed).toBe(1);
+  const [row] = await outboundFor(harness.pool, contact);
+  expect(row).toMatchObject({ kind: 'help', status: 'failed' });
+  expect(await harness.consent.canSend(contact, { from: uniquePhone(), type: 'transactional' })).toMatchObject({ code: 'OPTED_OUT' });
+});

@@ -1,0 +1,27 @@
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { ContactStateUnavailableError } from '../../client/consent-client';
+import { inboundText, outboundFor, startHarness, uniquePhone, waitFor, type Harness } from '../support/harness';
+
+let harness: Harness;
+beforeAll(async () => {
+  harness = await startHarness({ worker: false });
+});
+afterAll(async () => {
+  await harness?.stop();
+});
+
+it('with no worker running, a STOP is still accepted, a send check fails closed, and the STOP takes effect once a worker starts', async () => {
+  const contact = uniquePhone();
+  const business = uniquePhone();
+  await harness.consent.handleInbound(inboundText(contact, business, 'Hi, are you open today?'));
+  await harness.consent.handleInbound(inboundText(contact, business, 'STOP'));
+
+  // No worker can answer the query: the engine refuses to guess rather than allow.
+  await expect(harness.consent.canSend(contact, { from: business, type: 'conversational' })).rejects.toBeInstanceOf(ContactStateUnavailableError);
+
+  await harness.startWorker();
+  const state = await waitFor(() => harness.consent.getContactState(contact), (s) => s.pendingReplies.length === 0 && s.counts.inbound === 2);
+  expect(state.optedOut).toBe(true);
+  expect(await harness.consent.canSend(contact, { from: business, type: 'conversational' })).toMatchObject({ code: 'OPTED_OUT' });
+  expect((await outboundFor(harness.pool, contact)).map((m) => m.kind)).toEqual(['opt_out_confirmation']);
+});

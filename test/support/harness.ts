@@ -1,0 +1,141 @@
+/** Per test file: a worker on its own task queue against the run's shared dev server and database. */
+import { randomInt, randomUUID } from 'node:crypto';
+import { Client, Connection } from '@temporalio/client';
+import { DefaultLogger, NativeConnection, Runtime, type Worker } from '@temporalio/worker';
+import type { Pool } from 'pg';
+import { inject } from 'vitest';
+import { createPool } from '../../activities/postgres/pool';
+import { createSandboxProvider } from '../../activities/providers/sandbox';
+import type { SmsProvider } from '../../activities/providers/provider';
+import { ConsentClient } from '../../client/consent-client';
+import { createConsentWorker } from '../../worker/consent-worker';
+import type { ContactWorkflowSettings } from '../../workflows/contact';
+import { TEST_PROFILE } from './profile';
+
+// The SDK's own INFO lines (worker state changes) drown the test output; warnings still show.
+Runtime.install({ logger: new DefaultLogger('WARN') });
+
+export { TEST_PROFILE };
+
+export interface HarnessOptions {
+  provider?: (pool: Pool) => SmsProvider;
+  workflowSettings?: ContactWorkflowSettings;
+  /** false: start no worker (for fail-closed and durability tests) */
+  worker?: boolean;
+}
+
+export interface Harness {
+  client: Client;
+  consent: ConsentClient;
+  pool: Pool;
+  taskQueue: string;
+  namespace: string;
+  temporalAddress: string;
+  databaseUrl: string;
+  worker: Worker | undefined;
+  startWorker(): Promise<Worker>;
+  stopWorker(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
+  const temporalAddress = inject('temporalAddress');
+  const databaseUrl = inject('databaseUrl');
+  const workflowBundlePath = inject('workflowBundlePath');
+  const namespace = 'default';
+  const taskQueue = `test-${randomUUID()}`;
+  const pool = createPool(databaseUrl, 5);
+  const connection = await Connection.connect({ address: temporalAddress });
+  const client = new Client({ connection, namespace });
+  const nativeConnection = await NativeConnection.connect({ address: temporalAddress });
+  const provider = (options.provider ?? createSandboxProvider)(pool);
+  let running: { worker: Worker; done: Promise<void> } | undefined;
+
+  const harness: Harness = {
+    client,
+    consent: new ConsentClient({ client, taskQueue, pool, workflowSettings: options.workflowSettings }),
+    pool,
+    taskQueue,
+    namespace,
+    temporalAddress,
+    databaseUrl,
+    get worker() {
+      return running?.worker;
+    },
+    async startWorker() {
+      const worker = await createConsentWorker({
+        connection: nativeConnection,
+        namespace,
+        taskQueue,
+        pool,
+        provider,
+        profile: TEST_PROFILE,
+        workflowBundlePath,
+      });
+      running = { worker, done: worker.run() };
+      return worker;
+    },
+    async stopWorker() {
+      if (!running) return;
+      running.worker.shutdown();
+      await running.done;
+      running = undefined;
+    },
+    async stop() {
+      await harness.stopWorker();
+      await nativeConnection.close();
+      await connection.close();
+      await pool.end();
+    },
+  };
+  if (options.worker !== false) await harness.startWorker();
+  return harness;
+}
+
+/** A fresh, valid US number for each call, so tests never share a contact. */
+export function uniquePhone(): string {
+  const areaCodes = ['212', '312', '415', '617', '646', '206', '303', '512'];
+  for (;;) {
+    const exchange = randomInt(200, 1000);
+    // 555 is reserved for fiction and N11 codes are service codes: libphonenumber rejects some of them.
+    if (exchange === 555 || exchange % 100 === 11) continue;
+    const line = String(randomInt(0, 10_000)).padStart(4, '0');
+    return `+1${areaCodes[randomInt(areaCodes.length)]}${exchange}${line}`;
+  }
+}
+
+/** Polls until the predicate holds; the last value is returned, or the last state is reported on timeout. */
+export async function waitFor<T>(
+  read: () => Promise<T>,
+  predicate: (value: T) => boolean,
+  { timeoutMs = 30_000, intervalMs = 50, what = 'condition' }: { timeoutMs?: number; intervalMs?: number; what?: string } = {},
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: T | undefined;
+  let lastError: unknown;
+  while (Date.now() < deadline) {
+    try {
+      last = await read();
+      if (predicate(last)) return last;
+    } catch (error) {
+      lastError = error;
+    }
+    await new Promise((resolve) => setTimeout(resolve, intervalMs));
+  }
+  throw new Error(
+    `timed out after ${timeoutMs} ms waiting for ${what}; last value: ${JSON.stringify(last)}${lastError ? `; last error: ${String(lastError)}` : ''}`,
+  );
+}
+
+/** Every outbound row for one contact, oldest first. */
+export async function outboundFor(pool: Pool, contact: string) {
+  const { rows } = await pool.query<{ kind: string; body: string; status: string; business_number: string; idempotency_key: string; attempts: number; provider_message_id: string | null }>(
+    'SELECT kind, body, status, business_number, idempotency_key, attempts, provider_message_id FROM outbound_messages WHERE contact = $1 ORDER BY created_at, id',
+    [contact],
+  );
+  return rows;
+}
+
+export function inboundText(from: string, to: string, body: string, messageId = `SM${randomUUID().replaceAll('-', '')}`) {
+  return { messageId, from, to, body, receivedAt: new Date().toISOString() };
+}
