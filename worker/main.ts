@@ -3,16 +3,14 @@ import { NativeConnection } from '@temporalio/worker';
 import { migrate } from '../activities/postgres/migrate';
 import { createPool } from '../activities/postgres/pool';
 import { createProvider } from '../activities/providers';
-import { loadConfig } from '../client/config';
+import { loadConfig, type ServiceConfig } from '../client/config';
 import { createConsentWorker } from './consent-worker';
 
-async function main(): Promise<void> {
-  const { env, profile } = loadConfig();
-  if (!env.DATABASE_URL) throw new Error('DATABASE_URL is required to run the worker on its own (npm start provides one)');
-  const address = env.TEMPORAL_ADDRESS ?? `127.0.0.1:${env.TEMPORAL_DEV_PORT}`;
-  const pool = createPool(env.DATABASE_URL);
+/** Starts polling; `done` settles once the worker has drained (the SDK shuts it down on SIGINT/SIGTERM). */
+export async function startWorker({ env, profile }: ServiceConfig, temporalAddress: string, databaseUrl: string) {
+  const pool = createPool(databaseUrl);
   await migrate(pool);
-  const connection = await NativeConnection.connect({ address });
+  const connection = await NativeConnection.connect({ address: temporalAddress });
   const worker = await createConsentWorker({
     connection,
     namespace: env.TEMPORAL_NAMESPACE,
@@ -21,16 +19,28 @@ async function main(): Promise<void> {
     provider: createProvider(env, pool),
     profile,
   });
-  console.log(`worker polling task queue ${env.TEMPORAL_TASK_QUEUE} on ${address} (namespace ${env.TEMPORAL_NAMESPACE})`);
-  // The SDK's runtime drains the worker on SIGINT/SIGTERM; run() returns once it has.
-  await worker.run();
-  await connection.close();
-  await pool.end();
+  const done = worker.run().finally(async () => {
+    await connection.close();
+    await pool.end();
+  });
+  return { worker, done };
 }
 
 if (require.main === module) {
-  main().catch((error) => {
-    console.error(error);
+  const config = loadConfig();
+  const { env } = config;
+  if (!env.DATABASE_URL) {
+    console.error('DATABASE_URL is required to run the worker on its own (npm start provides one)');
     process.exit(1);
-  });
+  }
+  const address = env.TEMPORAL_ADDRESS ?? `127.0.0.1:${env.TEMPORAL_DEV_PORT}`;
+  startWorker(config, address, env.DATABASE_URL)
+    .then(({ done }) => {
+      console.log(`worker polling task queue ${env.TEMPORAL_TASK_QUEUE} on ${address} (namespace ${env.TEMPORAL_NAMESPACE})`);
+      return done;
+    })
+    .catch((error) => {
+      console.error(error);
+      process.exit(1);
+    });
 }

@@ -17,14 +17,15 @@ export interface ApiDependencies {
   pool: Pool;
   namespace: string;
   taskQueue: string;
-  logger?: FastifyBaseLogger | boolean;
+  /** pino logger for request logs; silent when absent (tests) */
+  logger?: FastifyBaseLogger;
 }
 
 /** A webhook body is a few hundred bytes; 64 KiB leaves room for long texts and still stops abuse early. */
 export const MAX_REQUEST_BODY_BYTES = 64 * 1024;
 
-export function buildApiServer({ consent, client, pool, namespace, taskQueue, logger = false }: ApiDependencies): FastifyInstance {
-  const app = Fastify({ logger, bodyLimit: MAX_REQUEST_BODY_BYTES }).withTypeProvider<ZodTypeProvider>();
+export function buildApiServer({ consent, client, pool, namespace, taskQueue, logger }: ApiDependencies): FastifyInstance {
+  const app = Fastify({ ...(logger ? { loggerInstance: logger } : { logger: false }), bodyLimit: MAX_REQUEST_BODY_BYTES }).withTypeProvider<ZodTypeProvider>();
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   const { schemas } = consent;

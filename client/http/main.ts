@@ -1,0 +1,54 @@
+/** `npm run api`: the HTTP API alone, against TEMPORAL_ADDRESS and DATABASE_URL. Scale by running more. */
+import { Client, Connection } from '@temporalio/client';
+import pino from 'pino';
+import { migrate } from '../../activities/postgres/migrate';
+import { createPool } from '../../activities/postgres/pool';
+import { loadConfig, type ServiceConfig } from '../config';
+import { ConsentClient } from '../consent-client';
+import { buildApiServer } from './server';
+
+export async function startApi(config: ServiceConfig, temporalAddress: string, databaseUrl: string) {
+  const { env, keywords } = config;
+  const logger = pino({ level: env.LOG_LEVEL, name: 'api' });
+  const pool = createPool(databaseUrl);
+  await migrate(pool);
+  const connection = await Connection.connect({ address: temporalAddress });
+  const client = new Client({ connection, namespace: env.TEMPORAL_NAMESPACE });
+  const consent = new ConsentClient({
+    client,
+    taskQueue: env.TEMPORAL_TASK_QUEUE,
+    pool,
+    defaultCountry: env.DEFAULT_COUNTRY,
+    workflowSettings: { keywords, continueAsNewAfterEvents: env.CONTACT_CONTINUE_AS_NEW_AFTER_EVENTS },
+  });
+  const app = buildApiServer({ consent, client, pool, namespace: env.TEMPORAL_NAMESPACE, taskQueue: env.TEMPORAL_TASK_QUEUE, logger });
+  const url = await app.listen({ port: env.PORT, host: env.HOST });
+  return {
+    url,
+    async stop() {
+      await app.close();
+      await connection.close();
+      await pool.end();
+    },
+  };
+}
+
+if (require.main === module) {
+  const config = loadConfig();
+  const { env } = config;
+  if (!env.DATABASE_URL) {
+    console.error('DATABASE_URL is required to run the API on its own (npm start provides one)');
+    process.exit(1);
+  }
+  startApi(config, env.TEMPORAL_ADDRESS ?? `127.0.0.1:${env.TEMPORAL_DEV_PORT}`, env.DATABASE_URL)
+    .then((api) => {
+      console.log(`API listening on ${api.url}`);
+      const stop = () => void api.stop().then(() => process.exit(0));
+      process.once('SIGINT', stop);
+      process.once('SIGTERM', stop);
+    })
+    .catch((error) => {
+      console.error(error);
+      process.exit(1);
+    });
+}
