@@ -1,0 +1,62 @@
+/**
+ * Once per `npm test`: one real Temporal dev server and one fresh Postgres database for the whole run.
+ * Test files isolate themselves by task queue and contact numbers.
+ */
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { bundleWorkflowCode } from '@temporalio/worker';
+import type { TestProject } from 'vitest/node';
+import { migrate } from '../../activities/postgres/migrate';
+import { createPool } from '../../activities/postgres/pool';
+import { dropDatabase, ensureDatabase, ensurePostgresServer } from '../../dev/postgres';
+import { startDevTemporal } from '../../dev/temporal-server';
+import { workflowsPath } from '../../worker/consent-worker';
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    temporalAddress: string;
+    databaseUrl: string;
+    workflowBundlePath: string;
+  }
+}
+
+export default async function setup(project: TestProject) {
+  const log = (message: string) => console.error(`[test setup] ${message}`);
+  const scratch = await mkdtemp(path.join(os.tmpdir(), 'sms-consent-test-'));
+  const [temporal, postgres, bundle] = await Promise.all([
+    process.env.TEMPORAL_ADDRESS
+      ? Promise.resolve({ address: process.env.TEMPORAL_ADDRESS, stop: async () => undefined })
+      : startDevTemporal({ log }),
+    ensurePostgresServer({ dataDir: path.join(os.tmpdir(), 'sms-consent-test-postgres'), log }),
+    bundleWorkflowCode({ workflowsPath: workflowsPath(), logger: quietBundlerLogger }),
+  ]);
+  const databaseName = `sms_consent_test_${Date.now()}_${process.pid}`;
+  const databaseUrl = await ensureDatabase(postgres.url, databaseName);
+  const pool = createPool(databaseUrl, 1);
+  await migrate(pool);
+  await pool.end();
+  const workflowBundlePath = path.join(scratch, 'workflow-bundle.js');
+  await writeFile(workflowBundlePath, bundle.code);
+
+  project.provide('temporalAddress', temporal.address);
+  project.provide('databaseUrl', databaseUrl);
+  project.provide('workflowBundlePath', workflowBundlePath);
+  log(`Temporal at ${temporal.address}, Postgres database ${databaseName} (${postgres.origin})`);
+
+  return async () => {
+    await temporal.stop();
+    await dropDatabase(postgres.url, databaseName);
+    await postgres.stop();
+    await rm(scratch, { recursive: true, force: true });
+  };
+}
+
+const quietBundlerLogger = {
+  log: () => undefined,
+  trace: () => undefined,
+  debug: () => undefined,
+  info: () => undefined,
+  warn: (message: string) => console.warn(message),
+  error: (message: string) => console.error(message),
+};
