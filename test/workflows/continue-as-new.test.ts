@@ -20,13 +20,16 @@ it('state, pending replies and the dedupe list survive continue-as-new, and no s
   await harness.consent.handleInbound(inboundText(contact, business, 'Hello there', 'SM-can-0'));
   const firstRunId = (await handle.describe()).runId;
 
-  // 60 texts fired without waiting: ordinary messages, a HELP, and a STOP among them.
-  const sends: Promise<unknown>[] = [];
-  for (let i = 1; i <= 60; i += 1) {
-    const body = i === 30 ? 'STOP' : i === 10 ? 'HELP' : `message ${i}`;
-    sends.push(harness.consent.handleInbound(inboundText(contact, i % 2 ? business : other, body, `SM-can-${i}`)));
-  }
-  await Promise.all(sends);
+  // 60 texts, fired 29 at a time without waiting: ordinary messages and a HELP, then a STOP, then 30 more.
+  const burst = (from: number, to: number) =>
+    Promise.all(
+      Array.from({ length: to - from + 1 }, (_, k) => from + k).map((i) =>
+        harness.consent.handleInbound(inboundText(contact, i % 2 ? business : other, i === 10 ? 'HELP' : `message ${i}`, `SM-can-${i}`)),
+      ),
+    );
+  await burst(1, 29);
+  await harness.consent.handleInbound(inboundText(contact, business, 'STOP', 'SM-can-30'));
+  await burst(31, 60);
 
   const state = await waitFor(
     () => harness.consent.getContactState(contact),
