@@ -27,6 +27,8 @@ const environmentSchema = z.object({
   BUSINESS_NAME: z.string().min(1).default(DEFAULT_ACCOUNT_PROFILE.businessName),
   HELP_CONTACT: z.string().min(1).default(DEFAULT_ACCOUNT_PROFILE.helpContact),
   MESSAGE_FREQUENCY: z.string().min(1).default(DEFAULT_ACCOUNT_PROFILE.messageFrequency),
+  PROGRAM_DESCRIPTION: z.string().min(1).default(DEFAULT_ACCOUNT_PROFILE.programDescription),
+  SEND_DECISION_TIMEOUT_MS: z.coerce.number().int().min(100).default(30_000),
   SMS_PROVIDER: z.enum(['sandbox', 'twilio']).default('sandbox'),
   TWILIO_ACCOUNT_SID: optionalString,
   TWILIO_AUTH_TOKEN: optionalString,
@@ -61,7 +63,12 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): ServiceConf
   }
   return {
     env,
-    profile: { businessName: env.BUSINESS_NAME, helpContact: env.HELP_CONTACT, messageFrequency: env.MESSAGE_FREQUENCY },
+    profile: {
+      businessName: env.BUSINESS_NAME,
+      helpContact: env.HELP_CONTACT,
+      messageFrequency: env.MESSAGE_FREQUENCY,
+      programDescription: env.PROGRAM_DESCRIPTION,
+    },
     keywords: {
       ...DEFAULT_KEYWORD_SETTINGS,
       optOut: env.OPT_OUT_KEYWORDS,

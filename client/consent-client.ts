@@ -2,15 +2,28 @@
  * The typed client library services import: every call validates its input with the shared schemas,
  * then talks to the contact actor (`contact:<E.164>`) through Temporal.
  */
-import { WorkflowNotFoundError, type Client } from '@temporalio/client';
+import { randomUUID } from 'node:crypto';
+import {
+  WorkflowExecutionAlreadyStartedError,
+  WorkflowFailedError,
+  WorkflowNotFoundError,
+  type Client,
+  type WorkflowHandle,
+} from '@temporalio/client';
 import type { Pool } from 'pg';
 import type { z } from 'zod';
+import type { OutboundSendRequest } from '../activities/outbound-send';
 import { OutboundMessages, type OutboundMessageRecord } from '../activities/postgres/outbound-messages';
+import { Programs, type Program } from '../activities/postgres/programs';
+import { checkConsentEvidence, type ConsentInput, type ConsentRefusalRule } from '../workflows/domain/consent-evidence';
+import { parseFrequency } from '../workflows/domain/disclosures';
+import { sendMessageWorkflow, type SendMessageResult } from '../workflows/send';
 import { contactWorkflow, type ContactWorkflowSettings } from '../workflows/contact';
+import { evaluateSend } from '../workflows/domain/consent-rules';
 import { emptyContactState, type ContactState } from '../workflows/domain/contact-state';
 import { classifyInbound, type InboundClassification } from '../workflows/domain/keywords';
-import { describeIssues, type CanSendResult, type InboundMessage, type RecordOptOut } from '../workflows/domain/schemas';
-import { canSendQuery, contactStateQuery, inboundMessageSignal, recordOptOutSignal } from '../workflows/messages';
+import { describeIssues, type CanSendRequest, type CanSendResult, type InboundMessage, type RecordOptOut } from '../workflows/domain/schemas';
+import { canSendQuery, contactStateQuery, inboundMessageSignal, recordConsentSignal, recordOptOutSignal } from '../workflows/messages';
 import { contactPhoneAttribute, needsReviewAttribute, optedOutAttribute } from '../workflows/search-attributes';
 import { edgeSchemas, type EdgeSchemas } from './schemas';
 
@@ -40,6 +53,21 @@ export interface ConsentClientOptions {
   workflowSettings?: ContactWorkflowSettings;
   /** how long a state read may take before it counts as unavailable; default 5 s */
   queryTimeoutMs?: number;
+  /** how long sendMessage waits for a decision before refusing with STATE_UNAVAILABLE; default 30 s */
+  sendDecisionTimeoutMs?: number;
+}
+
+export type SendMessageAnswer = SendMessageResult & { idempotencyKey: string; workflowId: string };
+
+/** A consent source that is never consent (consent-rules.md §5): refused with the rule, nothing stored. */
+export class ConsentRefusedError extends Error {
+  override readonly name = 'ConsentRefusedError';
+  constructor(
+    readonly rule: ConsentRefusalRule,
+    readonly reason: string,
+  ) {
+    super(reason);
+  }
 }
 
 export interface InboundAccepted {
@@ -57,10 +85,12 @@ export function contactWorkflowId(phone: string): string {
 export class ConsentClient {
   readonly schemas: EdgeSchemas;
   private readonly outbox?: OutboundMessages;
+  private readonly programStore?: Programs;
 
   constructor(private readonly options: ConsentClientOptions) {
     this.schemas = edgeSchemas(options.defaultCountry ?? 'US');
     this.outbox = options.pool ? new OutboundMessages(options.pool) : undefined;
+    this.programStore = options.pool ? new Programs(options.pool) : undefined;
   }
 
   /** Durably hands one inbound text to its contact's actor, starting the actor if this is the contact's first event. */
@@ -90,15 +120,96 @@ export class ConsentClient {
   /** May a message of this type go from this business number to this contact now? Throws rather than guess. */
   async canSend(phone: string, request: z.input<EdgeSchemas['canSend']>): Promise<CanSendResult> {
     const contact = parse(this.schemas.phone, phone, 'phone');
-    const parsed = parse(this.schemas.canSend, request);
-    const answer = await this.queryContact(contact, (handle) => handle.query(canSendQuery, parsed));
-    return (
-      answer ?? {
-        allowed: false,
-        code: 'NO_CONSENT',
-        reason: `the engine holds no consent for ${contact}: it never texted in and no consent was recorded`,
-      }
-    );
+    const { from, type, program: programId } = parse(this.schemas.canSend, request);
+    const program = programId ? await this.requireProgram(programId) : undefined;
+    const query: CanSendRequest = {
+      from,
+      type,
+      program: program ? { id: program.id, frequencyCap: parseFrequency(program.frequency) ?? null } : null,
+    };
+    const answer = await this.queryContact(contact, (handle) => handle.query(canSendQuery, query));
+    // A contact with no actor has no consent: the same rules on an empty state say so, with their reason.
+    return answer ?? evaluateSend(emptyContactState(contact), query, new Date().toISOString());
+  }
+
+  /**
+   * Sends one message if consent covers it, through a send workflow keyed by the idempotency key: the same key
+   * twice sends once and answers the same. A decision not reached within `sendDecisionTimeoutMs` is a refusal
+   * (STATE_UNAVAILABLE) and the send workflow is terminated, so the message can never go out late.
+   */
+  async sendMessage(input: z.input<EdgeSchemas['sendMessage']>): Promise<SendMessageAnswer> {
+    const parsed = parse(this.schemas.sendMessage, input);
+    if (parsed.program) await this.requireProgram(parsed.program);
+    const idempotencyKey = parsed.idempotencyKey ?? randomUUID();
+    const request: OutboundSendRequest = { ...parsed, idempotencyKey };
+    const { client, taskQueue, sendDecisionTimeoutMs = 30_000 } = this.options;
+    const workflowId = `send:${idempotencyKey}`;
+    let handle: WorkflowHandle<typeof sendMessageWorkflow>;
+    try {
+      handle = await client.workflow.start(sendMessageWorkflow, {
+        workflowId,
+        taskQueue,
+        args: [request],
+        workflowIdReusePolicy: 'REJECT_DUPLICATE',
+        staticSummary: `${parsed.type} message to ${parsed.to} from ${parsed.from}`,
+      });
+    } catch (error) {
+      if (!(error instanceof WorkflowExecutionAlreadyStartedError)) throw error;
+      handle = client.workflow.getHandle(workflowId);
+    }
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<'timeout'>((resolve) => {
+      timer = setTimeout(() => resolve('timeout'), sendDecisionTimeoutMs);
+    });
+    try {
+      const outcome = await Promise.race([handle.result(), timedOut]);
+      if (outcome !== 'timeout') return { idempotencyKey, workflowId, ...outcome };
+      await handle.terminate(`no decision within ${sendDecisionTimeoutMs} ms: refused as STATE_UNAVAILABLE, never to be sent`).catch(() => undefined);
+      // It may have finished in the meantime: its own answer wins over ours.
+      const settled = await handle.result().catch(() => undefined);
+      if (settled) return { idempotencyKey, workflowId, ...settled };
+    } catch (error) {
+      if (!(error instanceof WorkflowFailedError)) throw error;
+    } finally {
+      clearTimeout(timer);
+    }
+    return {
+      idempotencyKey,
+      workflowId,
+      status: 'refused',
+      code: 'STATE_UNAVAILABLE',
+      reason: `no consent decision for ${parsed.to} within ${sendDecisionTimeoutMs} ms (is a worker running?); the message was not sent`,
+    };
+  }
+
+  /** Records an express (written) consent with its evidence; a source that is never consent is refused (422). */
+  async recordConsent(input: z.input<EdgeSchemas['recordConsent']>): Promise<{ contact: string; workflowId: string }> {
+    const { phone, ...parsed } = parse(this.schemas.recordConsent, input);
+    const consent: ConsentInput = { ...parsed, grantedAt: parsed.grantedAt ?? new Date().toISOString() };
+    const check = checkConsentEvidence(consent);
+    if (!check.ok) throw new ConsentRefusedError(check.rule, check.reason);
+    if (consent.program) await this.requireProgram(consent.program);
+    const workflowId = await this.signalContact(phone, recordConsentSignal.name, consent);
+    return { contact: phone, workflowId };
+  }
+
+  async upsertProgram(input: z.input<EdgeSchemas['program']>): Promise<Program> {
+    return this.programs().upsert(parse(this.schemas.program, input));
+  }
+
+  async listPrograms(): Promise<Program[]> {
+    return this.programs().list();
+  }
+
+  private programs(): Programs {
+    if (!this.programStore) throw new Error('ConsentClient needs a Postgres pool for programs');
+    return this.programStore;
+  }
+
+  private async requireProgram(id: string): Promise<Program> {
+    const program = await this.programs().get(id);
+    if (!program) throw new InvalidInputError([{ field: 'program', message: `program "${id}" is not declared (POST /v1/programs)` }]);
+    return program;
   }
 
   /** What the engine sent to this contact, newest first. */

@@ -1,6 +1,7 @@
 /** Builds the worker that hosts the contact actor and its activities on one task queue. */
 import path from 'node:path';
 import { Worker, type NativeConnection, type WorkerOptions } from '@temporalio/worker';
+import type { Client } from '@temporalio/client';
 import type { Pool } from 'pg';
 import { createActivities } from '../activities';
 import type { SmsProvider } from '../activities/providers/provider';
@@ -13,6 +14,8 @@ export interface ConsentWorkerOptions {
   pool: Pool;
   provider: SmsProvider;
   profile: AccountProfile;
+  /** a client on the same cluster, for the outbound-send activity's canSend query */
+  client: Client;
   /** a prebuilt bundle (tests build one per run); otherwise the workflows are bundled at start */
   workflowBundlePath?: string;
   identity?: string;
@@ -25,14 +28,14 @@ export function workflowsPath(): string {
 }
 
 export async function createConsentWorker(options: ConsentWorkerOptions): Promise<Worker> {
-  const { connection, namespace, taskQueue, pool, provider, profile, workflowBundlePath, identity, tuning } = options;
+  const { connection, namespace, taskQueue, pool, provider, profile, client, workflowBundlePath, identity, tuning } = options;
   return Worker.create({
     connection,
     namespace,
     taskQueue,
     ...(identity ? { identity } : {}),
     ...(workflowBundlePath ? { workflowBundle: { codePath: workflowBundlePath } } : { workflowsPath: workflowsPath() }),
-    activities: createActivities({ pool, provider, profile }),
+    activities: createActivities({ pool, provider, profile, client }),
     ...tuning,
   });
 }

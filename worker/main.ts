@@ -1,4 +1,5 @@
 /** `npm run worker`: the worker process alone, against TEMPORAL_ADDRESS and DATABASE_URL. Scale by running more. */
+import { Client, Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import { migrate } from '../activities/postgres/migrate';
 import { createPool } from '../activities/postgres/pool';
@@ -11,6 +12,8 @@ export async function startWorker({ env, profile }: ServiceConfig, temporalAddre
   const pool = createPool(databaseUrl);
   await migrate(pool);
   const connection = await NativeConnection.connect({ address: temporalAddress });
+  const clientConnection = await Connection.connect({ address: temporalAddress });
+  const client = new Client({ connection: clientConnection, namespace: env.TEMPORAL_NAMESPACE });
   const worker = await createConsentWorker({
     connection,
     namespace: env.TEMPORAL_NAMESPACE,
@@ -18,9 +21,11 @@ export async function startWorker({ env, profile }: ServiceConfig, temporalAddre
     pool,
     provider: createProvider(env, pool),
     profile,
+    client,
   });
   const done = worker.run().finally(async () => {
     await connection.close();
+    await clientConnection.close();
     await pool.end();
   });
   return { worker, done };

@@ -15,6 +15,7 @@ import {
   setHandler,
   upsertSearchAttributes,
   workflowInfo,
+  type ActivityOptions,
 } from '@temporalio/workflow';
 import type { ReplyActivities, SendReplyRequest } from '../activities/replies';
 import { evaluateSend } from './domain/consent-rules';
@@ -23,7 +24,9 @@ import { classifyInbound, DEFAULT_KEYWORD_SETTINGS, intentFor, type KeywordSetti
 import {
   canSendRequestSchema,
   inboundMessageSchema,
+  messageSentSchema,
   recordOptOutSchema,
+  sendRefusedSchema,
   describeIssues,
   type CanSendResult,
   type InboundMessage,
@@ -34,9 +37,20 @@ import {
   DEFAULT_CONTINUE_AS_NEW_AFTER_EVENTS,
   MAX_PAST_OPT_OUTS,
   MAX_REVIEW_FLAGS,
+  MAX_SEND_REFUSALS,
+  MAX_SENT_MESSAGES,
   type ReplyKind,
 } from './domain/settings';
-import { canSendQuery, contactStateQuery, inboundMessageSignal, recordOptOutSignal } from './messages';
+import { checkConsentEvidence, consentInputSchema } from './domain/consent-evidence';
+import {
+  canSendQuery,
+  contactStateQuery,
+  inboundMessageSignal,
+  messageSentSignal,
+  recordConsentSignal,
+  recordOptOutSignal,
+  sendRefusedSignal,
+} from './messages';
 import { needsReviewAttribute, optedOutAttribute, optOutSourceAttribute } from './search-attributes';
 
 export interface ContactWorkflowSettings {
@@ -56,11 +70,12 @@ export interface ContactWorkflowInput {
 export const NON_RETRYABLE_REPLY_ERRORS = ['RecipientOptedOut', 'ProviderRejected'];
 
 /** Replies go to the provider within seconds; a provider outage is retried for a day, then recorded as failed. */
-const replyActivities = proxyActivities<ReplyActivities>({
+const REPLY_ACTIVITY_OPTIONS: ActivityOptions = {
   startToCloseTimeout: '15s',
   scheduleToCloseTimeout: '24h',
   retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '5m', nonRetryableErrorTypes: NON_RETRYABLE_REPLY_ERRORS },
-});
+};
+const replyActivities = proxyActivities<ReplyActivities>(REPLY_ACTIVITY_OPTIONS);
 
 const REPLY_LABELS: Record<ReplyKind, string> = {
   opt_out_confirmation: 'opt-out confirmation',
@@ -123,7 +138,50 @@ export class ContactActor {
 
   canSend(raw: unknown): CanSendResult {
     const request = canSendRequestSchema.parse(raw);
-    return evaluateSend(this.state, request);
+    return evaluateSend(this.state, request, new Date().toISOString());
+  }
+
+  /** Stores a consent with its evidence; an opted-out contact keeps it for when they re-subscribe. */
+  recordConsent(raw: unknown): void {
+    const parsed = consentInputSchema.safeParse(raw);
+    if (!parsed.success) {
+      this.rejectSignal('recordConsent', summarise(parsed.error));
+      return;
+    }
+    const consent = parsed.data;
+    const check = checkConsentEvidence(consent);
+    if (!check.ok) {
+      // The edge refuses these with 422 first; a signal sent past it is refused here too, never stored.
+      this.state.counts.consentsRefused += 1;
+      log.warn('consent refused', { rule: check.rule, reason: check.reason });
+      return;
+    }
+    this.state.consents.push({
+      type: consent.type,
+      source: consent.source.kind,
+      businessNumber: consent.businessNumber,
+      messageTypes: consent.messageTypes,
+      program: consent.program,
+      grantedAt: consent.grantedAt,
+      evidence: { ...consent.source },
+    });
+    this.state.counts.consentsRecorded += 1;
+  }
+
+  messageSent(raw: unknown): void {
+    const parsed = messageSentSchema.safeParse(raw);
+    if (!parsed.success) return this.rejectSignal('messageSent', summarise(parsed.error));
+    if (this.state.sentMessages.some((sent) => sent.idempotencyKey === parsed.data.idempotencyKey)) return;
+    this.state.sentMessages = [...this.state.sentMessages, parsed.data].slice(-MAX_SENT_MESSAGES);
+    this.state.counts.messagesSent += 1;
+  }
+
+  sendRefused(raw: unknown): void {
+    const parsed = sendRefusedSchema.safeParse(raw);
+    if (!parsed.success) return this.rejectSignal('sendRefused', summarise(parsed.error));
+    if (this.state.sendRefusals.some((refusal) => refusal.idempotencyKey === parsed.data.idempotencyKey)) return;
+    this.state.sendRefusals = [...this.state.sendRefusals, parsed.data].slice(-MAX_SEND_REFUSALS);
+    this.state.counts.sendsRefused += 1;
   }
 
   replyDelivered(): void {
@@ -274,6 +332,9 @@ export async function contactWorkflow(input: ContactWorkflowInput): Promise<void
   const { state } = actor;
   setHandler(inboundMessageSignal, (message) => actor.receiveInbound(message));
   setHandler(recordOptOutSignal, (record) => actor.recordOptOut(record));
+  setHandler(recordConsentSignal, (consent) => actor.recordConsent(consent));
+  setHandler(messageSentSignal, (sent) => actor.messageSent(sent));
+  setHandler(sendRefusedSignal, (refusal) => actor.sendRefused(refusal));
   setHandler(contactStateQuery, () => state);
   setHandler(canSendQuery, (request) => actor.canSend(request));
   actor.publish();
@@ -289,12 +350,7 @@ export async function contactWorkflow(input: ContactWorkflowInput): Promise<void
       const reply: SendReplyRequest = { ...pending, contact: state.phone };
       try {
         await replyActivities.sendReply.executeWithOptions(
-          {
-            startToCloseTimeout: '15s',
-            scheduleToCloseTimeout: '24h',
-            retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '5m', nonRetryableErrorTypes: NON_RETRYABLE_REPLY_ERRORS },
-            summary: `${REPLY_LABELS[reply.kind]} to ${state.phone} from ${reply.businessNumber}`,
-          },
+          { ...REPLY_ACTIVITY_OPTIONS, summary: `${REPLY_LABELS[reply.kind]} to ${state.phone} from ${reply.businessNumber}` },
           [reply],
         );
         actor.replyDelivered();

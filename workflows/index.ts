@@ -1,2 +1,3 @@
 /** The workflow bundle's entry: every workflow type the worker hosts. */
 export { contactWorkflow } from './contact';
+export { sendMessageWorkflow } from './send';

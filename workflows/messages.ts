@@ -1,14 +1,21 @@
 /** Every signal and query of the contact actor, in one place. Wire names are fixed: operators use them from the CLI. */
 import { defineQuery, defineSignal } from '@temporalio/workflow';
 import type { ContactState } from './domain/contact-state';
-import type { CanSendRequest, CanSendResult, InboundMessage, RecordOptOutInput } from './domain/schemas';
+import type { ConsentInputRaw } from './domain/consent-evidence';
+import type { CanSendRequestInput, CanSendResult, InboundMessage, MessageSent, RecordOptOutInput, SendRefused } from './domain/schemas';
 
 /** An inbound SMS from the contact (signalWithStart: durably accepted even while no worker runs). */
 export const inboundMessageSignal = defineSignal<[InboundMessage]>('inboundMessage');
 /** Add an opt-out that did not come by text (operator, import, carrier). Add-only: nothing removes an opt-out. */
 export const recordOptOutSignal = defineSignal<[RecordOptOutInput]>('recordOptOut');
+/** An express (written) consent with its evidence. Refused sources (pre-checked box, purchased list…) are never stored. */
+export const recordConsentSignal = defineSignal<[ConsentInputRaw]>('recordConsent');
+/** The send pipeline tells the contact what it sent, for first-message and frequency rules. */
+export const messageSentSignal = defineSignal<[MessageSent]>('messageSent');
+/** The send pipeline tells the contact what it refused to send, and why. */
+export const sendRefusedSignal = defineSignal<[SendRefused]>('sendRefused');
 
 /** The whole state of the contact. */
 export const contactStateQuery = defineQuery<ContactState>('contactState');
 /** May a message of this type go from this business number now? Used by the send pipeline. */
-export const canSendQuery = defineQuery<CanSendResult, [CanSendRequest]>('canSend');
+export const canSendQuery = defineQuery<CanSendResult, [CanSendRequestInput]>('canSend');

@@ -1,7 +1,7 @@
 /** The outbox: one row per outbound message, keyed by its idempotency key. */
 import type { Pool } from 'pg';
 
-export type OutboundStatus = 'pending' | 'sending' | 'sent' | 'failed';
+export type OutboundStatus = 'pending' | 'sending' | 'sent' | 'failed' | 'refused';
 
 export interface OutboundMessageRecord {
   id: string;
@@ -18,6 +18,9 @@ export interface OutboundMessageRecord {
   errorMessage: string | null;
   attempts: number;
   inboundMessageId: string | null;
+  messageType: string | null;
+  program: string | null;
+  refusalCode: string | null;
   workflowId: string | null;
   runId: string | null;
   createdAt: string;
@@ -26,7 +29,8 @@ export interface OutboundMessageRecord {
 
 const COLUMNS = `id, idempotency_key AS "idempotencyKey", contact, business_number AS "businessNumber", kind, body, provider,
   provider_message_id AS "providerMessageId", status, provider_status AS "providerStatus", error_code AS "errorCode",
-  error_message AS "errorMessage", attempts, inbound_message_id AS "inboundMessageId", workflow_id AS "workflowId",
+  error_message AS "errorMessage", attempts, inbound_message_id AS "inboundMessageId", message_type AS "messageType",
+  program, refusal_code AS "refusalCode", workflow_id AS "workflowId",
   run_id AS "runId", to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS "createdAt",
   to_char(updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS "updatedAt"`;
 
@@ -40,6 +44,8 @@ export interface NewOutboundMessage {
   inboundMessageId: string | null;
   workflowId: string | null;
   runId: string | null;
+  messageType?: string | null;
+  program?: string | null;
 }
 
 export class OutboundMessages {
@@ -50,8 +56,8 @@ export class OutboundMessages {
     const { rows } = await this.pool.query<OutboundMessageRecord>(
       `WITH inserted AS (
          INSERT INTO outbound_messages (idempotency_key, contact, business_number, kind, body, provider, status,
-                                        inbound_message_id, workflow_id, run_id)
-         VALUES ($1, $2, $3, $4, $5, $6, 'pending', $7, $8, $9)
+                                        inbound_message_id, workflow_id, run_id, message_type, program)
+         VALUES ($1, $2, $3, $4, $5, $6, 'pending', $7, $8, $9, $10, $11)
          ON CONFLICT (idempotency_key) DO NOTHING
          RETURNING *)
        SELECT ${COLUMNS} FROM inserted
@@ -67,15 +73,26 @@ export class OutboundMessages {
         message.inboundMessageId,
         message.workflowId,
         message.runId,
+        message.messageType ?? null,
+        message.program ?? null,
       ],
     );
     return rows[0]!;
   }
 
-  async markSending(id: string): Promise<void> {
+  /** The decision to send is taken: from here a retry re-sends the stored body with the same key, without re-deciding. */
+  async markSending(id: string, body?: string): Promise<void> {
     await this.pool.query(
-      `UPDATE outbound_messages SET status = 'sending', attempts = attempts + 1, updated_at = now() WHERE id = $1`,
-      [id],
+      `UPDATE outbound_messages SET status = 'sending', body = COALESCE($2, body), attempts = attempts + 1, updated_at = now()
+       WHERE id = $1`,
+      [id, body ?? null],
+    );
+  }
+
+  async markRefused(id: string, code: string, reason: string): Promise<void> {
+    await this.pool.query(
+      `UPDATE outbound_messages SET status = 'refused', refusal_code = $2, error_message = $3, updated_at = now() WHERE id = $1`,
+      [id, code, reason],
     );
   }
 

@@ -8,7 +8,7 @@ import {
   type ZodTypeProvider,
 } from 'fastify-type-provider-zod';
 import type { Pool } from 'pg';
-import { ContactStateUnavailableError, InvalidInputError, type ConsentClient } from '../consent-client';
+import { ConsentRefusedError, ContactStateUnavailableError, InvalidInputError, type ConsentClient } from '../consent-client';
 import { checkHealth } from './health';
 
 export interface ApiDependencies {
@@ -42,6 +42,9 @@ export function buildApiServer({ consent, client, pool, namespace, taskQueue, lo
     }
     if (error instanceof InvalidInputError) {
       return reply.status(400).send({ error: 'invalid_request', issues: error.issues });
+    }
+    if (error instanceof ConsentRefusedError) {
+      return reply.status(422).send({ error: 'consent_refused', rule: error.rule, reason: error.reason });
     }
     if (error instanceof ContactStateUnavailableError) {
       return reply.status(503).send({ error: 'state_unavailable', message: error.message });
@@ -83,6 +86,24 @@ export function buildApiServer({ consent, client, pool, namespace, taskQueue, lo
     contact: request.params.phone,
     messages: await consent.listMessages(request.params.phone),
   }));
+
+  /** 201 sent; 422 refused with its code (OPTED_OUT, NO_CONSENT, MISSING_DISCLOSURES, FREQUENCY_CAP); 503 STATE_UNAVAILABLE. */
+  app.post('/v1/messages', { schema: { body: schemas.sendMessage } }, async (request, reply) => {
+    const answer = await consent.sendMessage(request.body);
+    const status = answer.status === 'sent' ? 201 : answer.status === 'failed' ? 502 : answer.code === 'STATE_UNAVAILABLE' ? 503 : 422;
+    return reply.status(status).send(answer);
+  });
+
+  app.post('/v1/consents', { schema: { body: schemas.recordConsent } }, async (request, reply) => {
+    const recorded = await consent.recordConsent(request.body);
+    return reply.status(202).send(recorded);
+  });
+
+  app.post('/v1/programs', { schema: { body: schemas.program } }, async (request, reply) =>
+    reply.status(201).send(await consent.upsertProgram(request.body)),
+  );
+
+  app.get('/v1/programs', async () => ({ programs: await consent.listPrograms() }));
 
   return app;
 }

@@ -22,6 +22,7 @@ export interface HarnessOptions {
   workflowSettings?: ContactWorkflowSettings;
   /** false: start no worker (for fail-closed and durability tests) */
   worker?: boolean;
+  sendDecisionTimeoutMs?: number;
 }
 
 export interface Harness {
@@ -53,7 +54,13 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
 
   const harness: Harness = {
     client,
-    consent: new ConsentClient({ client, taskQueue, pool, workflowSettings: options.workflowSettings }),
+    consent: new ConsentClient({
+      client,
+      taskQueue,
+      pool,
+      workflowSettings: options.workflowSettings,
+      sendDecisionTimeoutMs: options.sendDecisionTimeoutMs,
+    }),
     pool,
     taskQueue,
     namespace,
@@ -70,6 +77,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
         pool,
         provider,
         profile: TEST_PROFILE,
+        client,
         workflowBundlePath,
       });
       running = { worker, done: worker.run() };

@@ -3,6 +3,7 @@
  * HOLD_AFTER_PROVIDER_MS keeps the reply activity waiting after the provider accepted the message,
  * the worst moment to die: delivered, not yet recorded as sent.
  */
+import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import { createPool } from '../../activities/postgres/pool';
 import { createSandboxProvider } from '../../activities/providers/sandbox';
@@ -32,6 +33,7 @@ async function main(): Promise<void> {
     pool,
     provider,
     profile: TEST_PROFILE,
+    client: new Client({ connection: await Connection.connect({ address: TEMPORAL_ADDRESS! }) }),
     workflowBundlePath: WORKFLOW_BUNDLE_PATH,
   });
   const running = worker.run();

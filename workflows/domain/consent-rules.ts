@@ -1,7 +1,6 @@
-/** consent-rules.md §4–§5: may a message of this type go from this business number to this contact? Pure. */
-import type { ContactState } from './contact-state';
-import type { CanSendRequest, CanSendResult, MessageType } from './schemas';
-import type { ConsentType } from './contact-state';
+/** consent-rules.md §4–§6: may a message of this type go from this business number to this contact now? Pure. */
+import type { ConsentRecord, ConsentType, ContactState } from './contact-state';
+import type { CanSendRequest, CanSendResult, MessageType, SendDecisionCode } from './schemas';
 
 /** §5: the express consents that cover each business-initiated type (conversational is checked separately). */
 const CONSENTS_COVERING: Record<Exclude<MessageType, 'conversational'>, ConsentType[]> = {
@@ -9,50 +8,69 @@ const CONSENTS_COVERING: Record<Exclude<MessageType, 'conversational'>, ConsentT
   promotional: ['express_written'],
 };
 
-export function evaluateSend(state: ContactState, request: CanSendRequest): CanSendResult {
+const PERIOD_MS = { day: 86_400_000, week: 7 * 86_400_000, month: 30 * 86_400_000 } as const;
+
+/** `now` is the caller's clock (the workflow's, deterministic) when the request names no time. */
+export function evaluateSend(state: ContactState, request: CanSendRequest, now: string): CanSendResult {
+  const firstBusinessMessage = !state.sentMessages.some((sent) => sent.type !== 'conversational');
+  const decide = (code: SendDecisionCode, reason: string): CanSendResult => ({ allowed: code === 'ALLOWED', code, reason, firstBusinessMessage });
+
   // §4: an opt-out is account-wide and blocks every type from every business number.
   if (state.optedOut) {
     const optOut = state.optOut;
     const where = optOut?.businessNumber ? ` on ${optOut.businessNumber}` : '';
-    return {
-      allowed: false,
-      code: 'OPTED_OUT',
-      reason: `${state.phone} opted out${where} at ${optOut?.at ?? 'an unknown time'} (source: ${optOut?.source ?? 'unknown'}); only the contact's own START can lift it`,
-    };
+    return decide(
+      'OPTED_OUT',
+      `${state.phone} opted out${where} at ${optOut?.at ?? 'an unknown time'} (source: ${optOut?.source ?? 'unknown'}); only the contact's own START can lift it`,
+    );
   }
-  const applicable = state.consents.filter(
-    (consent) =>
-      (consent.businessNumber === null || consent.businessNumber === request.from) &&
-      consent.messageTypes.includes(request.type),
-  );
+  const consent = consentFor(state, request);
+  if (!consent.allowed) return decide('NO_CONSENT', consent.reason);
+
+  // §6 (beyond): a program's declared frequency is a cap, counted over a rolling window per contact and program.
+  const cap = request.program?.frequencyCap;
+  if (request.program && cap) {
+    const at = request.at ?? now;
+    const windowStart = new Date(Date.parse(at) - PERIOD_MS[cap.per]).toISOString();
+    const inWindow = state.sentMessages.filter(
+      (sent) => sent.program === request.program!.id && sent.sentAt > windowStart && sent.type !== 'conversational',
+    ).length;
+    if (request.type !== 'conversational' && inWindow >= cap.max) {
+      return decide(
+        'FREQUENCY_CAP',
+        `program ${request.program.id} declared at most ${cap.max} msgs/${cap.per}; ${inWindow} already went to ${state.phone} since ${windowStart}`,
+      );
+    }
+  }
+  return decide('ALLOWED', consent.reason);
+}
+
+function consentFor(state: ContactState, request: CanSendRequest): { allowed: boolean; reason: string } {
+  const programId = request.program?.id ?? null;
+  const applies = (consent: ConsentRecord) =>
+    (consent.businessNumber === null || consent.businessNumber === request.from) &&
+    (consent.program == null || consent.program === programId);
+  const describe = (consent: ConsentRecord) =>
+    `${consent.type} consent (${consent.source}${consent.program ? `, program ${consent.program}` : ''}) granted at ${consent.grantedAt}`;
+
   if (request.type === 'conversational') {
     const thread = state.threads.find((t) => t.businessNumber === request.from);
     if (thread) {
-      return {
-        allowed: true,
-        code: 'ALLOWED',
-        reason: `implied consent: the contact texted ${request.from} first (message ${thread.firstMessageId} at ${thread.firstInboundAt})`,
-      };
+      return { allowed: true, reason: `implied consent: the contact texted ${request.from} first (message ${thread.firstMessageId} at ${thread.firstInboundAt})` };
     }
-    const express = state.consents.find((c) => c.businessNumber === null || c.businessNumber === request.from);
-    if (express) {
-      return { allowed: true, code: 'ALLOWED', reason: `${express.type} consent (${express.source}) granted at ${express.grantedAt}` };
-    }
+    const express = state.consents.find(applies);
+    if (express) return { allowed: true, reason: describe(express) };
     return {
       allowed: false,
-      code: 'NO_CONSENT',
       reason: `conversational messages need the contact to have texted ${request.from} first, or an express consent; the contact has neither`,
     };
   }
   const needed = CONSENTS_COVERING[request.type];
-  const covering = applicable.find((consent) => needed.includes(consent.type));
-  if (covering) {
-    return { allowed: true, code: 'ALLOWED', reason: `${covering.type} consent (${covering.source}) granted at ${covering.grantedAt}` };
-  }
-  const held = state.consents.map((c) => c.type);
+  const covering = state.consents.find((c) => applies(c) && c.messageTypes.includes(request.type) && needed.includes(c.type));
+  if (covering) return { allowed: true, reason: describe(covering) };
+  const held = state.consents.filter(applies).map((c) => `${c.type} for ${c.messageTypes.join('/')}`);
   return {
     allowed: false,
-    code: 'NO_CONSENT',
-    reason: `${request.type} messages need ${needed.join(' or ')} consent covering them from ${request.from}; the contact has ${held.length > 0 ? held.join(', ') : 'no express consent'}`,
+    reason: `${request.type} messages need ${needed.join(' or ')} consent covering them from ${request.from}${programId ? ` (program ${programId})` : ''}; the contact has ${held.length > 0 ? held.join(', ') : 'no express consent that applies'}`,
   };
 }

@@ -42,6 +42,8 @@ export interface ConsentRecord {
   /** null: any business number of the account */
   businessNumber: string | null;
   messageTypes: MessageType[];
+  /** null or absent: every program */
+  program?: string | null;
   grantedAt: string;
   evidence: Record<string, unknown>;
 }
@@ -64,6 +66,26 @@ export interface PendingReply {
   inboundMessageId: string;
 }
 
+/** A business-initiated or conversational message the engine sent: first-message and frequency rules read these. */
+export interface SentMessageRecord {
+  idempotencyKey: string;
+  from: string;
+  type: MessageType;
+  program: string | null;
+  sentAt: string;
+}
+
+/** A send the engine refused, kept on the contact so its history answers "why was this not sent?". */
+export interface SendRefusalRecord {
+  idempotencyKey: string;
+  from: string;
+  type: MessageType;
+  program: string | null;
+  code: string;
+  reason: string;
+  at: string;
+}
+
 export interface ContactCounts {
   inbound: number;
   duplicates: number;
@@ -75,6 +97,10 @@ export interface ContactCounts {
   repliesFailed: number;
   /** signals whose payload failed validation: ignored, never applied */
   rejectedSignals: number;
+  consentsRecorded: number;
+  consentsRefused: number;
+  messagesSent: number;
+  sendsRefused: number;
 }
 
 export interface ContactState {
@@ -90,6 +116,9 @@ export interface ContactState {
   pendingReplies: PendingReply[];
   /** bounded list of processed inbound message ids, oldest first */
   recentMessageIds: string[];
+  /** recent sends, newest last (bounded): enough for a month's frequency window */
+  sentMessages: SentMessageRecord[];
+  sendRefusals: SendRefusalRecord[];
   lastInbound: { messageId: string; businessNumber: string; intent: InboundIntent; receivedAt: string } | null;
   counts: ContactCounts;
 }
@@ -106,6 +135,8 @@ export function emptyContactState(phone: string): ContactState {
     pastOptOuts: [],
     pendingReplies: [],
     recentMessageIds: [],
+    sentMessages: [],
+    sendRefusals: [],
     lastInbound: null,
     counts: {
       inbound: 0,
@@ -117,6 +148,10 @@ export function emptyContactState(phone: string): ContactState {
       repliesSent: 0,
       repliesFailed: 0,
       rejectedSignals: 0,
+      consentsRecorded: 0,
+      consentsRefused: 0,
+      messagesSent: 0,
+      sendsRefused: 0,
     },
   };
 }

@@ -58,21 +58,56 @@ export type RecordOptOutInput = z.input<typeof recordOptOutSchema>;
 export const MESSAGE_TYPES = ['transactional', 'promotional', 'conversational'] as const;
 export type MessageType = (typeof MESSAGE_TYPES)[number];
 
+export const FREQUENCY_PERIODS = ['day', 'week', 'month'] as const;
+export const frequencyCapSchema = z.object({ max: z.number().int().min(1), per: z.enum(FREQUENCY_PERIODS) });
+
 export const canSendRequestSchema = z.object({
   /** the business number the message would be sent from */
   from: e164Schema,
   type: z.enum(MESSAGE_TYPES),
+  /** the program the message belongs to, with its declared cap (null: no program or no cap) */
+  program: z
+    .object({ id: z.string().min(1).max(100), frequencyCap: frequencyCapSchema.nullable() })
+    .nullable()
+    .default(null),
+  /** when the send would happen: the frequency window ends here (defaults to the workflow's clock) */
+  at: isoTimestampSchema.optional(),
 });
 export type CanSendRequest = z.infer<typeof canSendRequestSchema>;
+export type CanSendRequestInput = z.input<typeof canSendRequestSchema>;
 
-export const SEND_DECISION_CODES = ['ALLOWED', 'OPTED_OUT', 'NO_CONSENT'] as const;
+export const SEND_DECISION_CODES = ['ALLOWED', 'OPTED_OUT', 'NO_CONSENT', 'FREQUENCY_CAP'] as const;
 export type SendDecisionCode = (typeof SEND_DECISION_CODES)[number];
 
 export interface CanSendResult {
   allowed: boolean;
   code: SendDecisionCode;
   reason: string;
+  /** no business-initiated message has gone to this contact yet: §6's disclosures are due */
+  firstBusinessMessage: boolean;
 }
+
+/** Every way a send can be refused, as the send API reports it (OPTED_OUT is like Twilio's 21610). */
+export const SEND_REFUSAL_CODES = ['OPTED_OUT', 'NO_CONSENT', 'MISSING_DISCLOSURES', 'FREQUENCY_CAP', 'STATE_UNAVAILABLE'] as const;
+export type SendRefusalCode = (typeof SEND_REFUSAL_CODES)[number];
+
+/** Told to the contact after a send: first-message and frequency rules count these. */
+export const messageSentSchema = z.object({
+  idempotencyKey: z.string().min(1),
+  from: e164Schema,
+  type: z.enum(MESSAGE_TYPES),
+  program: z.string().nullable(),
+  sentAt: isoTimestampSchema,
+});
+export type MessageSent = z.infer<typeof messageSentSchema>;
+
+/** Told to the contact when a send to it was refused, so the refusal is on its record. */
+export const sendRefusedSchema = messageSentSchema.omit({ sentAt: true }).extend({
+  code: z.enum(SEND_REFUSAL_CODES),
+  reason: z.string().max(2000),
+  at: isoTimestampSchema,
+});
+export type SendRefused = z.infer<typeof sendRefusedSchema>;
 
 /** Turns zod issues into "field: reason" lines, for errors that name the field and why. */
 export function describeIssues(error: z.ZodError): { field: string; message: string }[] {

@@ -17,12 +17,15 @@ export interface AccountProfile {
   businessName: string;
   helpContact: string;
   messageFrequency: string;
+  /** what contacts receive when a message names no program (§6's "what they will receive") */
+  programDescription: string;
 }
 
 export const DEFAULT_ACCOUNT_PROFILE: AccountProfile = {
   businessName: 'Example Co',
   helpContact: 'reply to this message or visit our website',
   messageFrequency: 'Msg frequency varies',
+  programDescription: 'account notifications',
 };
 
 export const REPLY_KINDS = ['opt_out_confirmation', 'resubscribe_confirmation', 'help'] as const;
@@ -46,5 +49,9 @@ export const DEDUPE_WINDOW = 500;
 export const MAX_REVIEW_FLAGS = 50;
 /** Past opt-outs (each ended by a re-subscribe) kept in state. */
 export const MAX_PAST_OPT_OUTS = 20;
+/** Sends remembered per contact: a month of a capped program's messages fits many times over. */
+export const MAX_SENT_MESSAGES = 200;
+/** Refused sends kept in state; every one is in the send workflow's history too. */
+export const MAX_SEND_REFUSALS = 20;
 /** Our own bound on history length before continue-as-new; Temporal suggests it near 10k events anyway. */
 export const DEFAULT_CONTINUE_AS_NEW_AFTER_EVENTS = 2000;
