@@ -40,3 +40,15 @@ it('Twilio 21610 on a reply marks the contact opted out here too, with source ca
   expect(row).toMatchObject({ kind: 'help', status: 'failed' });
   expect(await harness.consent.canSend(contact, { from: uniquePhone(), type: 'transactional' })).toMatchObject({ code: 'OPTED_OUT' });
 });
+
+it('a send refused by Twilio with 21610 is reported OPTED_OUT and opts the contact out here (source carrier)', async () => {
+  const contact = uniquePhone();
+  const business = uniquePhone();
+  await harness.consent.handleInbound(inboundText(contact, business, 'What time do you close?'));
+  twilio.optedOut.add(contact);
+  const answer = await harness.consent.sendMessage({ to: contact, from: business, body: 'We close at 6pm.', type: 'conversational' });
+  expect(answer).toMatchObject({ status: 'refused', code: 'OPTED_OUT' });
+  const state = await waitFor(() => harness.consent.getContactState(contact), (s) => s.optedOut, { what: 'carrier opt-out' });
+  expect(state.optOut).toMatchObject({ source: 'carrier', businessNumber: business });
+  expect(await harness.consent.canSend(contact, { from: uniquePhone(), type: 'conversational' })).toMatchObject({ code: 'OPTED_OUT' });
+});

@@ -25,3 +25,23 @@ it('with no worker running, a STOP is still accepted, a send check fails closed,
   expect(await harness.consent.canSend(contact, { from: business, type: 'conversational' })).toMatchObject({ code: 'OPTED_OUT' });
   expect((await outboundFor(harness.pool, contact)).map((m) => m.kind)).toEqual(['opt_out_confirmation']);
 });
+
+it('with the worker stopped, a send is refused with STATE_UNAVAILABLE and never goes out, even once a worker is back', async () => {
+  const short = await startHarness({ worker: false, sendDecisionTimeoutMs: 2000 });
+  try {
+    const contact = uniquePhone();
+    const business = uniquePhone();
+    await short.consent.handleInbound(inboundText(contact, business, 'Hello, is the office open?'));
+    const answer = await short.consent.sendMessage({ to: contact, from: business, body: 'Yes, until 6pm.', type: 'conversational', idempotencyKey: `late-${contact}` });
+    expect(answer).toMatchObject({ status: 'refused', code: 'STATE_UNAVAILABLE' });
+
+    await short.startWorker();
+    // The actor processes the pending text once the worker is back; the terminated send never runs.
+    await waitFor(() => short.consent.getContactState(contact), (s) => s.counts.inbound === 1, { what: 'the worker to catch up' });
+    const again = await short.consent.sendMessage({ to: contact, from: business, body: 'Yes, until 6pm.', type: 'conversational', idempotencyKey: `late-${contact}` });
+    expect(again).toMatchObject({ status: 'refused', code: 'STATE_UNAVAILABLE' });
+    expect(await outboundFor(short.pool, contact)).toHaveLength(0);
+  } finally {
+    await short.stop();
+  }
+});
