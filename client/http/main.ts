@@ -19,6 +19,7 @@ export async function startApi(config: ServiceConfig, temporalAddress: string, d
     taskQueue: env.TEMPORAL_TASK_QUEUE,
     pool,
     defaultCountry: env.DEFAULT_COUNTRY,
+    sendDecisionTimeoutMs: env.SEND_DECISION_TIMEOUT_MS,
     workflowSettings: { keywords, continueAsNewAfterEvents: env.CONTACT_CONTINUE_AS_NEW_AFTER_EVENTS },
   });
   const app = buildApiServer({ consent, client, pool, namespace: env.TEMPORAL_NAMESPACE, taskQueue: env.TEMPORAL_TASK_QUEUE, logger });
