@@ -1,14 +1,12 @@
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildApiServer } from '../../client/http/server';
-import { startHarness, uniquePhone, waitFor, type Harness } from '../support/harness';
+import { buildTestApi, startHarness, uniquePhone, waitFor, type Harness } from '../support/harness';
 
 let harness: Harness;
 let api: FastifyInstance;
 beforeAll(async () => {
   harness = await startHarness();
-  api = buildApiServer({ consent: harness.consent, client: harness.client, pool: harness.pool, namespace: harness.namespace, taskQueue: harness.taskQueue });
-  await api.ready();
+  api = await buildTestApi(harness);
 });
 afterAll(async () => {
   await api?.close();

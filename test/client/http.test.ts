@@ -2,16 +2,15 @@ import { WorkflowNotFoundError } from '@temporalio/client';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { contactWorkflowId } from '../../client/consent-client';
-import { buildApiServer, MAX_REQUEST_BODY_BYTES } from '../../client/http/server';
+import { MAX_REQUEST_BODY_BYTES } from '../../client/http/server';
 import { OPT_OUT_CONFIRMATION_TEMPLATE } from '../../workflows/domain/settings';
-import { startHarness, uniquePhone, waitFor, type Harness } from '../support/harness';
+import { buildTestApi, startHarness, uniquePhone, waitFor, type Harness } from '../support/harness';
 
 let harness: Harness;
 let api: FastifyInstance;
 beforeAll(async () => {
   harness = await startHarness();
-  api = buildApiServer({ consent: harness.consent, client: harness.client, pool: harness.pool, namespace: harness.namespace, taskQueue: harness.taskQueue });
-  await api.ready();
+  api = await buildTestApi(harness);
 });
 afterAll(async () => {
   await api?.close();
@@ -112,7 +111,7 @@ describe('GET /healthz', () => {
   });
 
   it('is 503 naming the worker when no worker polls the task queue', async () => {
-    const lonely = buildApiServer({ consent: harness.consent, client: harness.client, pool: harness.pool, namespace: harness.namespace, taskQueue: 'nobody-polls-this-queue' });
+    const lonely = await buildTestApi(harness, 'nobody-polls-this-queue');
     const response = await lonely.inject({ url: '/healthz' });
     expect(response.statusCode).toBe(503);
     expect(response.json().checks).toMatchObject({ temporal: 'ok', postgres: 'ok', worker: 'no worker is polling the task queue' });

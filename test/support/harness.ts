@@ -147,3 +147,11 @@ export async function outboundFor(pool: Pool, contact: string) {
 export function inboundText(from: string, to: string, body: string, messageId = `SM${randomUUID().replaceAll('-', '')}`) {
   return { messageId, from, to, body, receivedAt: new Date().toISOString() };
 }
+
+/** The HTTP API in front of a harness, for `inject()` requests (no socket). */
+export async function buildTestApi(harness: Harness, taskQueue = harness.taskQueue) {
+  const { buildApiServer } = await import('../../client/http/server');
+  const api = buildApiServer({ consent: harness.consent, client: harness.client, pool: harness.pool, namespace: harness.namespace, taskQueue });
+  await api.ready();
+  return api;
+}
