@@ -79,3 +79,9 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): ServiceConf
     },
   };
 }
+
+/** Where a worker or API process started on its own connects: it needs DATABASE_URL; Temporal defaults to the dev port. */
+export function standaloneEndpoints(env: Environment, role: 'worker' | 'API'): { temporalAddress: string; databaseUrl: string } {
+  if (!env.DATABASE_URL) throw new Error(`DATABASE_URL is required to run the ${role} on its own (npm start provides one)`);
+  return { temporalAddress: env.TEMPORAL_ADDRESS ?? `127.0.0.1:${env.TEMPORAL_DEV_PORT}`, databaseUrl: env.DATABASE_URL };
+}

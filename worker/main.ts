@@ -4,7 +4,7 @@ import { NativeConnection } from '@temporalio/worker';
 import { migrate } from '../activities/postgres/migrate';
 import { createPool } from '../activities/postgres/pool';
 import { createProvider } from '../activities/providers';
-import { loadConfig, type ServiceConfig } from '../client/config';
+import { loadConfig, standaloneEndpoints, type ServiceConfig } from '../client/config';
 import { createConsentWorker } from './consent-worker';
 
 /** Starts polling; `done` settles once the worker has drained (the SDK shuts it down on SIGINT/SIGTERM). */
@@ -32,16 +32,13 @@ export async function startWorker({ env, profile }: ServiceConfig, temporalAddre
 }
 
 if (require.main === module) {
-  const config = loadConfig();
-  const { env } = config;
-  if (!env.DATABASE_URL) {
-    console.error('DATABASE_URL is required to run the worker on its own (npm start provides one)');
-    process.exit(1);
-  }
-  const address = env.TEMPORAL_ADDRESS ?? `127.0.0.1:${env.TEMPORAL_DEV_PORT}`;
-  startWorker(config, address, env.DATABASE_URL)
-    .then(({ done }) => {
-      console.log(`worker polling task queue ${env.TEMPORAL_TASK_QUEUE} on ${address} (namespace ${env.TEMPORAL_NAMESPACE})`);
+  Promise.resolve()
+    .then(async () => {
+      const config = loadConfig();
+      const { env } = config;
+      const { temporalAddress, databaseUrl } = standaloneEndpoints(env, 'worker');
+      const { done } = await startWorker(config, temporalAddress, databaseUrl);
+      console.log(`worker polling task queue ${env.TEMPORAL_TASK_QUEUE} on ${temporalAddress} (namespace ${env.TEMPORAL_NAMESPACE})`);
       return done;
     })
     .catch((error) => {

@@ -34,19 +34,12 @@ const COLUMNS = `id, idempotency_key AS "idempotencyKey", contact, business_numb
   run_id AS "runId", to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS "createdAt",
   to_char(updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS "updatedAt"`;
 
-export interface NewOutboundMessage {
-  idempotencyKey: string;
-  contact: string;
-  businessNumber: string;
-  kind: string;
-  body: string;
-  provider: string;
-  inboundMessageId: string | null;
-  workflowId: string | null;
-  runId: string | null;
-  messageType?: string | null;
-  program?: string | null;
-}
+/** What a caller records: the record's own fields, before the outbox assigns id, status and timestamps. */
+export type NewOutboundMessage = Pick<
+  OutboundMessageRecord,
+  'idempotencyKey' | 'contact' | 'businessNumber' | 'kind' | 'body' | 'provider' | 'inboundMessageId' | 'workflowId' | 'runId'
+> &
+  Partial<Pick<OutboundMessageRecord, 'messageType' | 'program'>>;
 
 export class OutboundMessages {
   constructor(private readonly pool: Pool) {}

@@ -3,7 +3,7 @@ import { Client, Connection } from '@temporalio/client';
 import pino from 'pino';
 import { migrate } from '../../activities/postgres/migrate';
 import { createPool } from '../../activities/postgres/pool';
-import { loadConfig, type ServiceConfig } from '../config';
+import { loadConfig, standaloneEndpoints, type ServiceConfig } from '../config';
 import { ConsentClient } from '../consent-client';
 import { buildApiServer } from './server';
 
@@ -35,13 +35,12 @@ export async function startApi(config: ServiceConfig, temporalAddress: string, d
 }
 
 if (require.main === module) {
-  const config = loadConfig();
-  const { env } = config;
-  if (!env.DATABASE_URL) {
-    console.error('DATABASE_URL is required to run the API on its own (npm start provides one)');
-    process.exit(1);
-  }
-  startApi(config, env.TEMPORAL_ADDRESS ?? `127.0.0.1:${env.TEMPORAL_DEV_PORT}`, env.DATABASE_URL)
+  Promise.resolve()
+    .then(() => {
+      const config = loadConfig();
+      const { temporalAddress, databaseUrl } = standaloneEndpoints(config.env, 'API');
+      return startApi(config, temporalAddress, databaseUrl);
+    })
     .then((api) => {
       console.log(`API listening on ${api.url}`);
       const stop = () => void api.stop().then(() => process.exit(0));
