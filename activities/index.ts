@@ -2,7 +2,10 @@
 import type { Client } from '@temporalio/client';
 import type { Pool } from 'pg';
 import type { AccountProfile } from '../workflows/domain/settings';
+import { createLedgerActivities } from './ledger';
 import { createOutboundSendActivities } from './outbound-send';
+import { ConsentLedger } from './postgres/ledger';
+import { OptOutList } from './postgres/opt-out-list';
 import { OutboundMessages } from './postgres/outbound-messages';
 import { Programs } from './postgres/programs';
 import type { SmsProvider } from './providers/provider';
@@ -18,8 +21,11 @@ export interface ActivityDependencies {
 
 export function createActivities({ pool, provider, profile, client }: ActivityDependencies) {
   const outbox = new OutboundMessages(pool);
+  const ledger = new ConsentLedger(pool);
+  const optOutList = new OptOutList(pool);
   return {
-    ...createReplyActivities({ outbox, provider, profile }),
-    ...createOutboundSendActivities({ client, outbox, programs: new Programs(pool), provider, profile }),
+    ...createLedgerActivities({ ledger, optOutList }),
+    ...createReplyActivities({ outbox, provider, profile, ledger }),
+    ...createOutboundSendActivities({ client, outbox, programs: new Programs(pool), provider, profile, ledger, optOutList }),
   };
 }

@@ -1,7 +1,8 @@
 /** The reply activity: sends the confirmation or HELP reply the contact actor decided, exactly once per decision. */
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import { renderReply, type AccountProfile, type ReplyKind } from '../workflows/domain/settings';
-import type { OutboundMessages } from './postgres/outbound-messages';
+import type { ConsentLedger } from './postgres/ledger';
+import type { OutboundMessageRecord, OutboundMessages } from './postgres/outbound-messages';
 import { ProviderRejectedError, type SmsProvider } from './providers/provider';
 
 export interface SendReplyRequest {
@@ -25,9 +26,27 @@ export interface ReplyDependencies {
   outbox: OutboundMessages;
   provider: SmsProvider;
   profile: AccountProfile;
+  ledger: ConsentLedger;
 }
 
-export function createReplyActivities({ outbox, provider, profile }: ReplyDependencies) {
+export function createReplyActivities({ outbox, provider, profile, ledger }: ReplyDependencies) {
+  /** §8: the confirmation itself is evidence; keyed by the reply, so the retry of a sent reply adds nothing. */
+  async function recordReplySent(request: SendReplyRequest, record: OutboundMessageRecord, providerMessageId: string): Promise<void> {
+    await ledger.append([
+      {
+        key: `${request.idempotencyKey}:sent`,
+        contact: request.contact,
+        event: 'reply_sent',
+        occurredAt: new Date().toISOString(),
+        businessNumber: request.businessNumber,
+        source: request.kind,
+        evidence: { body: record.body, inboundMessageId: request.inboundMessageId, providerMessageId, provider: record.provider },
+        workflowId: record.workflowId,
+        runId: record.runId,
+      },
+    ]);
+  }
+
   return {
     async sendReply(request: SendReplyRequest): Promise<SendReplyResult> {
       const execution = Context.current().info.workflowExecution;
@@ -43,6 +62,7 @@ export function createReplyActivities({ outbox, provider, profile }: ReplyDepend
         runId: execution?.runId ?? null,
       });
       if (record.status === 'sent' && record.providerMessageId) {
+        await recordReplySent(request, record, record.providerMessageId);
         return { outboundMessageId: record.id, providerMessageId: record.providerMessageId, alreadySent: true };
       }
       await outbox.markSending(record.id);
@@ -55,6 +75,7 @@ export function createReplyActivities({ outbox, provider, profile }: ReplyDepend
           body: record.body,
         });
         await outbox.markSent(record.id, sent.providerMessageId, sent.status);
+        await recordReplySent(request, record, sent.providerMessageId);
         return { outboundMessageId: record.id, providerMessageId: sent.providerMessageId, alreadySent: false };
       } catch (error) {
         if (error instanceof ProviderRejectedError) {

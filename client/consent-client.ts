@@ -18,7 +18,7 @@ import { Programs, type Program } from '../activities/postgres/programs';
 import { checkConsentEvidence, type ConsentInput, type ConsentRefusalRule } from '../workflows/domain/consent-evidence';
 import { parseFrequency } from '../workflows/domain/disclosures';
 import { sendMessageWorkflow, type SendMessageResult } from '../workflows/send';
-import { contactWorkflow, type ContactWorkflowSettings } from '../workflows/contact';
+import { contactWorkflow, isStateLoading, type ContactWorkflowSettings } from '../workflows/contact';
 import { evaluateSend } from '../workflows/domain/consent-rules';
 import { emptyContactState, type ContactState } from '../workflows/domain/contact-state';
 import { classifyInbound, type InboundClassification } from '../workflows/domain/keywords';
@@ -77,6 +77,8 @@ export interface InboundAccepted {
   /** the classification before the contact's state is known (YES acts only when the contact is opted out) */
   classification: InboundClassification;
 }
+
+const STATE_LOADING_RETRY_MS = 20;
 
 export function contactWorkflowId(phone: string): string {
   return `contact:${phone}`;
@@ -245,11 +247,19 @@ export class ConsentClient {
   ): Promise<T | undefined> {
     const { client, queryTimeoutMs = 5000 } = this.options;
     const handle = client.workflow.getHandle(contactWorkflowId(phone));
-    try {
-      return await client.connection.withDeadline(Date.now() + queryTimeoutMs, () => run(handle));
-    } catch (error) {
-      if (error instanceof WorkflowNotFoundError) return undefined;
-      throw new ContactStateUnavailableError(phone, error);
+    const deadline = Date.now() + queryTimeoutMs;
+    for (;;) {
+      try {
+        return await client.connection.withDeadline(deadline, () => run(handle));
+      } catch (error) {
+        if (error instanceof WorkflowNotFoundError) return undefined;
+        // A new run reads the opt-out list first (milliseconds); ask again rather than report it unavailable.
+        if (isStateLoading(error) && Date.now() + STATE_LOADING_RETRY_MS < deadline) {
+          await new Promise((resolve) => setTimeout(resolve, STATE_LOADING_RETRY_MS));
+          continue;
+        }
+        throw new ContactStateUnavailableError(phone, error);
+      }
     }
   }
 }

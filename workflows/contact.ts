@@ -11,12 +11,14 @@ import {
   continueAsNew,
   log,
   proxyActivities,
+  proxyLocalActivities,
   setCurrentDetails,
   setHandler,
   upsertSearchAttributes,
   workflowInfo,
   type ActivityOptions,
 } from '@temporalio/workflow';
+import type { LedgerActivities } from '../activities/ledger';
 import type { ReplyActivities, SendReplyRequest } from '../activities/replies';
 import { evaluateSend } from './domain/consent-rules';
 import { emptyContactState, type ContactState, type OptOutRecord } from './domain/contact-state';
@@ -42,7 +44,9 @@ import {
   type ReplyKind,
 } from './domain/settings';
 import { checkConsentEvidence, consentInputSchema } from './domain/consent-evidence';
+import type { LedgerEntry } from './domain/ledger';
 import {
+  applyOptOutUpdate,
   canSendQuery,
   contactStateQuery,
   inboundMessageSignal,
@@ -50,6 +54,7 @@ import {
   recordConsentSignal,
   recordOptOutSignal,
   sendRefusedSignal,
+  type ApplyOptOutResult,
 } from './messages';
 import { needsReviewAttribute, optedOutAttribute, optOutSourceAttribute } from './search-attributes';
 
@@ -77,6 +82,17 @@ const REPLY_ACTIVITY_OPTIONS: ActivityOptions = {
 };
 const replyActivities = proxyActivities<ReplyActivities>(REPLY_ACTIVITY_OPTIONS);
 
+/**
+ * Ledger appends and the opt-out list read are short Postgres calls: local activities, no task-queue round trip.
+ * No attempt limit: evidence waits out a database outage in the workflow's state, and is never dropped.
+ */
+const ledgerActivities = proxyLocalActivities<LedgerActivities>({
+  startToCloseTimeout: '10s',
+  retry: { initialInterval: '500ms', backoffCoefficient: 2, maximumInterval: '1m' },
+});
+/** One append carries at most this many entries (a burst of signals between two flushes). */
+const LEDGER_BATCH = 100;
+
 const REPLY_LABELS: Record<ReplyKind, string> = {
   opt_out_confirmation: 'opt-out confirmation',
   resubscribe_confirmation: 're-subscribe confirmation',
@@ -84,10 +100,18 @@ const REPLY_LABELS: Record<ReplyKind, string> = {
 };
 
 export class ContactActor {
+  /** false on a contact's first run until the opt-out list has been read: until then nothing is "allowed" */
+  seeded: boolean;
+  /** an opt-out or START seen in this run: the contact's own later act, which an older list entry must not override */
+  private consentActSeen = false;
+
   constructor(
     readonly state: ContactState,
     private readonly keywords: KeywordSettings,
-  ) {}
+    seeded: boolean,
+  ) {
+    this.seeded = seeded;
+  }
 
   receiveInbound(raw: unknown): void {
     const parsed = inboundMessageSchema.safeParse(raw);
@@ -115,6 +139,7 @@ export class ContactActor {
         return this.resubscribe(message);
       case 'help':
         this.state.counts.helpRequests += 1;
+        this.record('help_requested', message.receivedAt, message.to, null, { text: message.body, messageId: message.messageId });
         return this.queueReply('help', message);
       case 'needs_review':
         return this.flagForReview(message, classification.matched);
@@ -136,9 +161,32 @@ export class ContactActor {
     this.optOut({ ...input, text: null, messageId: null }, false);
   }
 
+  /** The update form of recordOptOut: says whether this record is the opt-out in force, or an earlier one is. */
+  applyOptOut(raw: unknown): ApplyOptOutResult {
+    const input = recordOptOutSchema.parse(raw);
+    this.recordOptOut(input);
+    const optOut = this.state.optOut!;
+    const ours = optOut.source === input.source && optOut.reference === input.reference && optOut.recordedBy === input.recordedBy;
+    return { outcome: ours ? 'opted_out' : 'already_opted_out', optOut };
+  }
+
   canSend(raw: unknown): CanSendResult {
     const request = canSendRequestSchema.parse(raw);
+    // Fail closed while a new run has not read the opt-out list: the caller retries, it never gets a guess.
+    if (!this.seeded && !this.state.optedOut) throw new Error(STATE_LOADING);
     return evaluateSend(this.state, request, new Date().toISOString());
+  }
+
+  /** A new run (the earlier one was closed) starts from the opt-out list, unless the contact already spoke since. */
+  restoreOptOut(listed: OptOutRecord | null): void {
+    this.seeded = true;
+    if (!listed || this.state.optedOut || this.consentActSeen) return;
+    this.state.optedOut = true;
+    this.state.optOut = listed;
+    // The list does not say whether it was confirmed; a texted opt-out was, so a repeated STOP gets no second one.
+    this.state.optOutConfirmed = listed.source === 'keyword' || listed.source === 'revocation';
+    this.record('opt_out_restored', listed.at, listed.businessNumber, listed.source, { from: 'opt_outs', optOut: listed });
+    this.publish();
   }
 
   /** Stores a consent with its evidence; an opted-out contact keeps it for when they re-subscribe. */
@@ -154,6 +202,7 @@ export class ContactActor {
       // The edge refuses these with 422 first; a signal sent past it is refused here too, never stored.
       this.state.counts.consentsRefused += 1;
       log.warn('consent refused', { rule: check.rule, reason: check.reason });
+      this.record('consent_refused', consent.grantedAt, consent.businessNumber, check.rule, { reason: check.reason, consent });
       return;
     }
     this.state.consents.push({
@@ -166,6 +215,13 @@ export class ContactActor {
       evidence: { ...consent.source },
     });
     this.state.counts.consentsRecorded += 1;
+    this.record('consent_recorded', consent.grantedAt, consent.businessNumber, consent.source.kind, {
+      type: consent.type,
+      messageTypes: consent.messageTypes,
+      program: consent.program ?? null,
+      evidence: consent.source,
+      optedOutWhenRecorded: this.state.optedOut,
+    });
   }
 
   messageSent(raw: unknown): void {
@@ -191,6 +247,11 @@ export class ContactActor {
   replyFailed(error: unknown, reply: SendReplyRequest): void {
     this.state.counts.repliesFailed += 1;
     const cause = error instanceof ActivityFailure ? error.cause : undefined;
+    this.record('reply_failed', new Date().toISOString(), reply.businessNumber, reply.kind, {
+      idempotencyKey: reply.idempotencyKey,
+      inboundMessageId: reply.inboundMessageId,
+      error: cause instanceof Error ? cause.message : String(error),
+    });
     // consent-rules.md §4 (beyond): the provider says the recipient opted out there, so they are opted out here too.
     if (cause instanceof ApplicationFailure && cause.type === 'RecipientOptedOut' && !this.state.optedOut) {
       this.optOut(
@@ -234,15 +295,24 @@ export class ContactActor {
   }
 
   private optOut(record: OptOutRecord, confirmed: boolean): void {
+    this.consentActSeen = true;
     this.state.optedOut = true;
     this.state.optOut = record;
     this.state.optOutConfirmed = confirmed;
     this.state.counts.optOuts += 1;
+    const { source, at, businessNumber, ...evidence } = record;
+    this.record('opt_out', at, businessNumber, source, evidence);
     this.publish();
   }
 
   private resubscribe(message: InboundMessage): void {
+    this.consentActSeen = true;
     if (this.state.optedOut && this.state.optOut) {
+      this.record('resubscribe', message.receivedAt, message.to, null, {
+        text: message.body,
+        messageId: message.messageId,
+        endedOptOut: this.state.optOut,
+      });
       this.state.pastOptOuts = [
         ...this.state.pastOptOuts,
         { optOut: this.state.optOut, endedAt: message.receivedAt, endedByMessageId: message.messageId },
@@ -260,6 +330,7 @@ export class ContactActor {
 
   private flagForReview(message: InboundMessage, matched: string | null): void {
     this.state.counts.reviewFlags += 1;
+    this.record('review_flagged', message.receivedAt, message.to, null, { text: message.body, messageId: message.messageId, matched });
     this.state.reviewFlags = [
       ...this.state.reviewFlags,
       { messageId: message.messageId, businessNumber: message.to, body: message.body, matched, receivedAt: message.receivedAt },
@@ -301,6 +372,23 @@ export class ContactActor {
     }
   }
 
+  /** Queues one ledger entry; its key (chain's first run id + sequence) is the same however often the append retries. */
+  private record(event: LedgerEntry['event'], occurredAt: string, businessNumber: string | null, source: string | null, evidence: Record<string, unknown>): void {
+    const info = workflowInfo();
+    this.state.ledgerSeq += 1;
+    this.state.pendingLedger.push({
+      key: `${info.workflowId}:${info.firstExecutionRunId}:${this.state.ledgerSeq}`,
+      contact: this.state.phone,
+      event,
+      occurredAt,
+      businessNumber,
+      source,
+      evidence,
+      workflowId: info.workflowId,
+      runId: info.runId,
+    });
+  }
+
   private rejectSignal(signal: string, why: string): void {
     this.state.counts.rejectedSignals += 1;
     log.warn('signal payload rejected; state unchanged', { signal, why });
@@ -322,14 +410,27 @@ export class ContactActor {
   }
 }
 
+/** The canSend query's error while a new run reads the opt-out list: the client retries it within its deadline. */
+export const STATE_LOADING = 'STATE_LOADING: the contact actor is reading the opt-out list; ask again';
+
+/** Whether a failed query failed only because the actor was still loading (anywhere in the error's cause chain). */
+export function isStateLoading(error: unknown): boolean {
+  for (let current = error; current instanceof Error; current = current.cause) {
+    if (current.message.includes('STATE_LOADING')) return true;
+  }
+  return false;
+}
+
 function summarise(error: Parameters<typeof describeIssues>[0]): string {
   return describeIssues(error).map((issue) => `${issue.field}: ${issue.message}`).join('; ');
 }
 
 export async function contactWorkflow(input: ContactWorkflowInput): Promise<void> {
   const settings = input.settings ?? {};
-  const actor = new ContactActor(input.state ?? emptyContactState(input.phone), settings.keywords ?? DEFAULT_KEYWORD_SETTINGS);
-  const { state } = actor;
+  const firstRun = input.state === undefined;
+  // States carried from before the ledger existed lack its fields.
+  const state: ContactState = { ...emptyContactState(input.phone), ...input.state };
+  const actor = new ContactActor(state, settings.keywords ?? DEFAULT_KEYWORD_SETTINGS, !firstRun);
   setHandler(inboundMessageSignal, (message) => actor.receiveInbound(message));
   setHandler(recordOptOutSignal, (record) => actor.recordOptOut(record));
   setHandler(recordConsentSignal, (consent) => actor.recordConsent(consent));
@@ -337,13 +438,33 @@ export async function contactWorkflow(input: ContactWorkflowInput): Promise<void
   setHandler(sendRefusedSignal, (refusal) => actor.sendRefused(refusal));
   setHandler(contactStateQuery, () => state);
   setHandler(canSendQuery, (request) => actor.canSend(request));
+  setHandler(
+    applyOptOutUpdate,
+    async (record) => {
+      await condition(() => actor.seeded);
+      return actor.applyOptOut(record);
+    },
+    { validator: (record) => void recordOptOutSchema.parse(record) },
+  );
   actor.publish();
+
+  // Handlers are set first, so a STOP arriving with this start applies at once; the list read only adds to it.
+  if (firstRun) actor.restoreOptOut(await ledgerActivities.loadOptOut(state.phone));
+
+  const flushLedger = async () => {
+    while (state.pendingLedger.length > 0) {
+      const batch = state.pendingLedger.slice(0, LEDGER_BATCH);
+      await ledgerActivities.appendLedgerEntries(batch);
+      state.pendingLedger.splice(0, batch.length);
+    }
+  };
 
   const continueAsNewAfter = settings.continueAsNewAfterEvents ?? DEFAULT_CONTINUE_AS_NEW_AFTER_EVENTS;
   const rotationDue = () => workflowInfo().continueAsNewSuggested || workflowInfo().historyLength >= continueAsNewAfter;
 
   for (;;) {
-    await condition(() => state.pendingReplies.length > 0 || rotationDue());
+    await condition(() => state.pendingReplies.length > 0 || state.pendingLedger.length > 0 || rotationDue());
+    await flushLedger();
     // Replies go out in the order they were decided, each exactly once (idempotency key from the inbound id).
     while (state.pendingReplies.length > 0) {
       const pending = state.pendingReplies[0]!;
@@ -358,10 +479,11 @@ export async function contactWorkflow(input: ContactWorkflowInput): Promise<void
         actor.replyFailed(error, reply);
       }
       state.pendingReplies.shift();
+      await flushLedger();
     }
     if (rotationDue()) {
       await condition(allHandlersFinished);
-      if (state.pendingReplies.length === 0) {
+      if (state.pendingReplies.length === 0 && state.pendingLedger.length === 0) {
         await continueAsNew<typeof contactWorkflow>({ phone: state.phone, state, settings });
       }
     }

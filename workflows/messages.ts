@@ -1,6 +1,6 @@
 /** Every signal and query of the contact actor, in one place. Wire names are fixed: operators use them from the CLI. */
-import { defineQuery, defineSignal } from '@temporalio/workflow';
-import type { ContactState } from './domain/contact-state';
+import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+import type { ContactState, OptOutRecord } from './domain/contact-state';
 import type { ConsentInputRaw } from './domain/consent-evidence';
 import type { CanSendRequestInput, CanSendResult, InboundMessage, MessageSent, RecordOptOutInput, SendRefused } from './domain/schemas';
 
@@ -19,3 +19,11 @@ export const sendRefusedSignal = defineSignal<[SendRefused]>('sendRefused');
 export const contactStateQuery = defineQuery<ContactState>('contactState');
 /** May a message of this type go from this business number now? Used by the send pipeline. */
 export const canSendQuery = defineQuery<CanSendResult, [CanSendRequestInput]>('canSend');
+
+/** What `applyOptOutUpdate` did: `opted_out` when this record (same source and reference) is the opt-out in force. */
+export interface ApplyOptOutResult {
+  outcome: 'opted_out' | 'already_opted_out';
+  optOut: OptOutRecord;
+}
+/** `recordOptOut` that answers: the suppression import uses it to count opted-out vs already opted-out exactly. */
+export const applyOptOutUpdate = defineUpdate<ApplyOptOutResult, [RecordOptOutInput]>('applyOptOut');

@@ -1,5 +1,6 @@
 /** The contact actor's state: one plain, serialisable object that passes through continue-as-new untouched. */
 import type { InboundIntent } from './keywords';
+import type { LedgerEntry } from './ledger';
 import type { MessageType, OptOutSource } from './schemas';
 import type { ReplyKind } from './settings';
 
@@ -120,6 +121,10 @@ export interface ContactState {
   sentMessages: SentMessageRecord[];
   sendRefusals: SendRefusalRecord[];
   lastInbound: { messageId: string; businessNumber: string; intent: InboundIntent; receivedAt: string } | null;
+  /** evidence decided but not yet appended to the Postgres ledger (consent-rules.md §8), oldest first */
+  pendingLedger: LedgerEntry[];
+  /** numbers this contact's ledger entries: with the chain's first run id, each entry's idempotency key */
+  ledgerSeq: number;
   counts: ContactCounts;
 }
 
@@ -138,6 +143,8 @@ export function emptyContactState(phone: string): ContactState {
     sentMessages: [],
     sendRefusals: [],
     lastInbound: null,
+    pendingLedger: [],
+    ledgerSeq: 0,
     counts: {
       inbound: 0,
       duplicates: 0,

@@ -1,0 +1,34 @@
+/** consent-rules.md §8: what the evidence ledger records. Pure: the actor builds entries, activities append them. */
+
+/** Every kind of event the ledger holds; each answers part of "why was this allowed or refused?". */
+export const LEDGER_EVENTS = [
+  'consent_recorded',
+  'consent_refused',
+  'opt_out',
+  /** a new run of a contact's actor took its opt-out back from the opt-out list (its earlier run was closed) */
+  'opt_out_restored',
+  'resubscribe',
+  'help_requested',
+  'review_flagged',
+  'reply_sent',
+  'reply_failed',
+  'message_sent',
+  'send_refused',
+  'send_failed',
+] as const;
+export type LedgerEvent = (typeof LEDGER_EVENTS)[number];
+
+export interface LedgerEntry {
+  /** deterministic for the event, so a retried append stores it once */
+  key: string;
+  contact: string;
+  event: LedgerEvent;
+  occurredAt: string;
+  businessNumber: string | null;
+  /** the opt-out source, the consent source, the refusal code: whatever classifies the event */
+  source: string | null;
+  evidence: Record<string, unknown>;
+  /** the workflow execution that decided it, for jumping to its history in the Web UI */
+  workflowId: string | null;
+  runId: string | null;
+}
