@@ -10,6 +10,8 @@ import { OutboundMessages } from './postgres/outbound-messages';
 import { Programs } from './postgres/programs';
 import type { SmsProvider } from './providers/provider';
 import { createReplyActivities } from './replies';
+import { SuppressionImports } from './postgres/suppression-imports';
+import { createSuppressionImportActivities } from './suppression-import';
 
 export interface ActivityDependencies {
   pool: Pool;
@@ -27,5 +29,6 @@ export function createActivities({ pool, provider, profile, client }: ActivityDe
     ...createLedgerActivities({ ledger, optOutList }),
     ...createReplyActivities({ outbox, provider, profile, ledger }),
     ...createOutboundSendActivities({ client, outbox, programs: new Programs(pool), provider, profile, ledger, optOutList }),
+    ...createSuppressionImportActivities({ client, imports: new SuppressionImports(pool) }),
   };
 }

@@ -10,6 +10,7 @@ import { appendDisclosures, missingDisclosures, parseFrequency, type Disclosure 
 import type { CanSendRequest, CanSendResult, MessageType, SendRefusalCode } from '../workflows/domain/schemas';
 import type { AccountProfile } from '../workflows/domain/settings';
 import { isStateLoading } from '../workflows/contact';
+import { contactWorkflowId } from '../workflows/contact-start';
 import { canSendQuery } from '../workflows/messages';
 import type { ConsentLedger } from './postgres/ledger';
 import type { OptOutList } from './postgres/opt-out-list';
@@ -55,7 +56,7 @@ export interface OutboundSendDependencies {
 
 export function createOutboundSendActivities({ client, outbox, programs, provider, profile, ledger, optOutList }: OutboundSendDependencies) {
   async function readDecision(contact: string, request: CanSendRequest): Promise<CanSendResult> {
-    const handle = client.workflow.getHandle(`contact:${contact}`);
+    const handle = client.workflow.getHandle(contactWorkflowId(contact));
     const deadline = Date.now() + STATE_QUERY_TIMEOUT_MS;
     try {
       for (;;) {

@@ -14,7 +14,13 @@ import type { Pool } from 'pg';
 import type { z } from 'zod';
 import type { OutboundSendRequest } from '../activities/outbound-send';
 import { OutboundMessages, type OutboundMessageRecord } from '../activities/postgres/outbound-messages';
+import { ConsentLedger, type HistoryPage } from '../activities/postgres/ledger';
+import { InvalidCursorError, OptOutList, type OptOutFilter, type OptOutListEntry, type OptOutPage } from '../activities/postgres/opt-out-list';
 import { Programs, type Program } from '../activities/postgres/programs';
+import { SuppressionImports, type InvalidImportRow } from '../activities/postgres/suppression-imports';
+import { parseSuppressionList, SuppressionFileError } from '../activities/suppression/csv';
+import { suppressionImportWorkflowId, type SuppressionImportProgress } from '../workflows/domain/suppression-import';
+import { suppressionImportWorkflow } from '../workflows/suppression-import';
 import { checkConsentEvidence, type ConsentInput, type ConsentRefusalRule } from '../workflows/domain/consent-evidence';
 import { parseFrequency } from '../workflows/domain/disclosures';
 import { sendMessageWorkflow, type SendMessageResult } from '../workflows/send';
@@ -23,8 +29,15 @@ import { evaluateSend } from '../workflows/domain/consent-rules';
 import { emptyContactState, type ContactState } from '../workflows/domain/contact-state';
 import { classifyInbound, type InboundClassification } from '../workflows/domain/keywords';
 import { describeIssues, type CanSendRequest, type CanSendResult, type InboundMessage, type RecordOptOut } from '../workflows/domain/schemas';
-import { canSendQuery, contactStateQuery, inboundMessageSignal, recordConsentSignal, recordOptOutSignal } from '../workflows/messages';
-import { contactPhoneAttribute, needsReviewAttribute, optedOutAttribute } from '../workflows/search-attributes';
+import {
+  canSendQuery,
+  contactStateQuery,
+  inboundMessageSignal,
+  recordConsentSignal,
+  recordOptOutSignal,
+  suppressionImportProgressQuery,
+} from '../workflows/messages';
+import { contactStartOptions, contactWorkflowId } from '../workflows/contact-start';
 import { edgeSchemas, type EdgeSchemas } from './schemas';
 
 /** Bad input: names each field and why. Nothing was signalled. */
@@ -70,6 +83,19 @@ export class ConsentRefusedError extends Error {
   }
 }
 
+/** The thing asked for does not exist (an import id never submitted). */
+export class NotFoundError extends Error {
+  override readonly name = 'NotFoundError';
+}
+
+export interface SuppressionImportReport {
+  progress: SuppressionImportProgress;
+  workflowId: string;
+  /** invalid rows by line, with the reason (the first `limit`) */
+  invalidRows: InvalidImportRow[];
+  invalidRowsTotal: number;
+}
+
 export interface InboundAccepted {
   contact: string;
   workflowId: string;
@@ -80,19 +106,20 @@ export interface InboundAccepted {
 
 const STATE_LOADING_RETRY_MS = 20;
 
-export function contactWorkflowId(phone: string): string {
-  return `contact:${phone}`;
-}
+export { contactWorkflowId };
 
 export class ConsentClient {
   readonly schemas: EdgeSchemas;
   private readonly outbox?: OutboundMessages;
   private readonly programStore?: Programs;
+  private readonly stores?: { ledger: ConsentLedger; optOutList: OptOutList; imports: SuppressionImports };
 
   constructor(private readonly options: ConsentClientOptions) {
     this.schemas = edgeSchemas(options.defaultCountry ?? 'US');
     this.outbox = options.pool ? new OutboundMessages(options.pool) : undefined;
     this.programStore = options.pool ? new Programs(options.pool) : undefined;
+    const { pool } = options;
+    this.stores = pool ? { ledger: new ConsentLedger(pool), optOutList: new OptOutList(pool), imports: new SuppressionImports(pool) } : undefined;
   }
 
   /** Durably hands one inbound text to its contact's actor, starting the actor if this is the contact's first event. */
@@ -111,6 +138,94 @@ export class ConsentClient {
     const record: RecordOptOut = { ...parsed, at: parsed.at ?? new Date().toISOString() };
     const workflowId = await this.signalContact(contact, recordOptOutSignal.name, record);
     return { contact, workflowId };
+  }
+
+  /** An operator records an opt-out received by another channel (FCC: "any reasonable means"). Add-only. */
+  async addOptOut(input: z.input<EdgeSchemas['addOptOut']>): Promise<{ contact: string; workflowId: string }> {
+    const { phone, ...record } = parse(this.schemas.addOptOut, input);
+    return this.recordOptOut(phone, { ...record, source: 'operator-recorded' });
+  }
+
+  /** "Why was this allowed or refused?": the contact's evidence ledger, oldest first, long after Temporal's retention. */
+  async getContactHistory(phone: string, page: z.input<EdgeSchemas['history']> = {}): Promise<HistoryPage & { contact: string }> {
+    const contact = parse(this.schemas.phone, phone, 'phone');
+    const { limit, after } = parse(this.schemas.history, page);
+    return { contact, ...(await this.requireStores().ledger.history(contact, { limit, after })) };
+  }
+
+  /** The opt-out list (consent-rules.md §7), filtered by source and date range, a page at a time. */
+  async listOptOuts(query: z.input<EdgeSchemas['optOutList']> = {}): Promise<OptOutPage> {
+    const { limit, cursor, ...filter } = parse(this.schemas.optOutList, query);
+    try {
+      return await this.requireStores().optOutList.page(toFilter(filter), { limit, cursor });
+    } catch (error) {
+      if (error instanceof InvalidCursorError) throw new InvalidInputError([{ field: 'cursor', message: error.message }]);
+      throw error;
+    }
+  }
+
+  /** Every entry of the filtered list, for CSV export of any size. */
+  exportOptOuts(query: z.input<EdgeSchemas['optOutList']> = {}): AsyncGenerator<OptOutListEntry> {
+    const { limit: _limit, cursor: _cursor, ...filter } = parse(this.schemas.optOutList, query);
+    return this.requireStores().optOutList.all(toFilter(filter));
+  }
+
+  /**
+   * Starts a suppression-list import: the file is checked (readable, the column exists) and stored, then a workflow
+   * opts out every valid number. The same importId twice is one import.
+   */
+  async importSuppressionList(
+    content: string,
+    options: z.input<EdgeSchemas['suppressionImport']>,
+  ): Promise<{ importId: string; workflowId: string; created: boolean }> {
+    const { column, recordedBy, fileName, importId = randomUUID() } = parse(this.schemas.suppressionImport, options);
+    try {
+      parseSuppressionList(content, column);
+    } catch (error) {
+      if (!(error instanceof SuppressionFileError)) throw error;
+      const [field, ...rest] = error.message.split(': ');
+      throw new InvalidInputError([{ field: field === 'column' ? 'column' : 'file', message: field === 'column' ? rest.join(': ') : error.message }]);
+    }
+    const { created } = await this.requireStores().imports.create({ id: importId, fileName: fileName ?? null, content, phoneColumn: column ?? null, recordedBy });
+    const workflowId = suppressionImportWorkflowId(importId);
+    try {
+      await this.options.client.workflow.start(suppressionImportWorkflow, {
+        workflowId,
+        taskQueue: this.options.taskQueue,
+        args: [{ importId, contactSettings: this.options.workflowSettings }],
+        workflowIdReusePolicy: 'REJECT_DUPLICATE',
+        staticSummary: `Suppression-list import ${fileName ?? importId} by ${recordedBy}`,
+        staticDetails: 'Opts out every valid number of the file through its contact actor (source suppression-import, no SMS). Query `progress`.',
+      });
+    } catch (error) {
+      if (!(error instanceof WorkflowExecutionAlreadyStartedError)) throw error;
+    }
+    return { importId, workflowId, created };
+  }
+
+  /** An import's progress (live while it runs), with its invalid rows by line. */
+  async getSuppressionImport(importId: string, { invalidRowsLimit = 1000 } = {}): Promise<SuppressionImportReport> {
+    const { importId: id } = parse(this.schemas.importParams, { importId });
+    const workflowId = suppressionImportWorkflowId(id);
+    let progress: SuppressionImportProgress;
+    try {
+      progress = await this.options.client.workflow.getHandle(workflowId).query(suppressionImportProgressQuery);
+    } catch (error) {
+      if (error instanceof WorkflowNotFoundError) throw new NotFoundError(`no suppression import ${id}`);
+      throw error;
+    }
+    const invalid = await this.requireStores().imports.invalidRows(id, { limit: invalidRowsLimit });
+    return { progress, workflowId, invalidRows: invalid.rows, invalidRowsTotal: invalid.total };
+  }
+
+  /** Waits for the import to finish and returns its final counts. */
+  async waitForSuppressionImport(importId: string): Promise<SuppressionImportProgress> {
+    return this.options.client.workflow.getHandle<typeof suppressionImportWorkflow>(suppressionImportWorkflowId(importId)).result();
+  }
+
+  private requireStores() {
+    if (!this.stores) throw new Error('ConsentClient needs a Postgres pool for the ledger, the opt-out list and imports');
+    return this.stores;
   }
 
   /** The contact's whole state; a contact the engine never heard of is a contact with no consent, not an error. */
@@ -175,13 +290,26 @@ export class ConsentClient {
     } finally {
       clearTimeout(timer);
     }
-    return {
-      idempotencyKey,
-      workflowId,
-      status: 'refused',
-      code: 'STATE_UNAVAILABLE',
-      reason: `no consent decision for ${parsed.to} within ${sendDecisionTimeoutMs} ms (is a worker running?); the message was not sent`,
-    };
+    // The provider may have accepted it just before the termination: the outbox knows, and the truth wins.
+    const recorded = await this.outbox?.findByKey(idempotencyKey);
+    if (recorded?.status === 'sent' && recorded.providerMessageId) {
+      return { idempotencyKey, workflowId, status: 'sent', outboundMessageId: recorded.id, providerMessageId: recorded.providerMessageId, body: recorded.body };
+    }
+    const reason = `no consent decision for ${parsed.to} within ${sendDecisionTimeoutMs} ms (is a worker running?); the message was not sent`;
+    await this.stores?.ledger.append([
+      {
+        key: `send:${idempotencyKey}:refused`,
+        contact: parsed.to,
+        event: 'send_refused',
+        occurredAt: new Date().toISOString(),
+        businessNumber: parsed.from,
+        source: 'STATE_UNAVAILABLE',
+        evidence: { type: parsed.type, program: parsed.program, body: parsed.body, reason },
+        workflowId,
+        runId: null,
+      },
+    ]);
+    return { idempotencyKey, workflowId, status: 'refused', code: 'STATE_UNAVAILABLE', reason };
   }
 
   /** Records an express (written) consent with its evidence; a source that is never consent is refused (422). */
@@ -222,22 +350,9 @@ export class ConsentClient {
   }
 
   private async signalContact(phone: string, signal: string, payload: unknown): Promise<string> {
-    const workflowId = contactWorkflowId(phone);
-    await this.options.client.workflow.signalWithStart(contactWorkflow, {
-      workflowId,
-      taskQueue: this.options.taskQueue,
-      args: [{ phone, settings: this.options.workflowSettings }],
-      signal,
-      signalArgs: [payload],
-      typedSearchAttributes: [
-        { key: contactPhoneAttribute, value: phone },
-        { key: optedOutAttribute, value: false },
-        { key: needsReviewAttribute, value: false },
-      ],
-      staticSummary: `Consent actor for ${phone}`,
-      staticDetails: 'Holds the consents and the opt-out of this contact, account-wide. Query `contactState` or `canSend`.',
-    });
-    return workflowId;
+    const options = contactStartOptions(phone, this.options.taskQueue, this.options.workflowSettings);
+    await this.options.client.workflow.signalWithStart(contactWorkflow, { ...options, signal, signalArgs: [payload] });
+    return options.workflowId;
   }
 
   /** Runs a query with a deadline; undefined when the contact has no actor yet. */
@@ -262,6 +377,10 @@ export class ConsentClient {
       }
     }
   }
+}
+
+function toFilter(filter: { source?: OptOutFilter['source']; from?: string; to?: string }): OptOutFilter {
+  return { source: filter.source, from: filter.from, to: filter.to };
 }
 
 function parse<S extends z.ZodType>(schema: S, input: unknown, field?: string): z.output<S> {

@@ -13,8 +13,13 @@ import {
   isoTimestampSchema,
   MAX_MESSAGE_BODY_LENGTH,
   MESSAGE_TYPES,
+  OPT_OUT_SOURCES,
   recordOptOutSchema,
 } from '../workflows/domain/schemas';
+
+/** A day (2026-11-27, midnight UTC) or an ISO 8601 timestamp, for date-range filters. */
+const dayOrTimestampSchema = z.union([isoTimestampSchema, z.iso.date()], { error: 'must be a date (2026-11-27) or an ISO 8601 timestamp' });
+const importIdSchema = z.string().trim().regex(/^[A-Za-z0-9_-]{1,100}$/, 'must be letters, digits, - or _ (at most 100)');
 
 const programIdSchema = z.string().trim().regex(/^[a-z0-9][a-z0-9_-]{0,99}$/i, 'must be letters, digits, - or _ (at most 100)');
 
@@ -71,6 +76,39 @@ export function edgeSchemas(defaultCountry: string) {
       businessNumber: phone.nullable().default(null),
       grantedAt: isoTimestampSchema.optional(),
     }),
+    /** POST /v1/opt-outs: an opt-out received by another channel (a call, an e-mail), with who recorded it */
+    addOptOut: z.object({
+      phone,
+      recordedBy: z.string().trim().min(1, 'must say who recorded it').max(200),
+      note: z.string().trim().max(1000).nullable().default(null),
+      reference: z.string().trim().max(200).nullable().default(null),
+      businessNumber: phone.nullable().default(null),
+      at: isoTimestampSchema.optional(),
+    }),
+    /** GET /v1/opt-outs */
+    optOutList: z.object({
+      source: z.enum(OPT_OUT_SOURCES).optional(),
+      from: dayOrTimestampSchema.optional(),
+      to: dayOrTimestampSchema.optional(),
+      limit: z.coerce.number().int().min(1).max(1000).default(100),
+      cursor: z.string().max(500).optional(),
+      format: z.enum(['json', 'csv']).default('json'),
+    }),
+    /** GET /v1/contacts/:phone/history */
+    history: z.object({
+      limit: z.coerce.number().int().min(1).max(1000).default(200),
+      after: z.string().regex(/^\d{1,18}$/, 'must be the `next` value of a previous page').optional(),
+    }),
+    /** POST /v1/opt-outs/import (query string or multipart fields) and client.importSuppressionList */
+    suppressionImport: z.object({
+      /** the header name or 1-based position of the column holding the numbers; default the first */
+      column: z.string().trim().min(1).max(100).optional(),
+      recordedBy: z.string().trim().min(1, 'must say who imports the list').max(200),
+      fileName: z.string().trim().max(255).optional(),
+      /** the same id twice is one import: a re-submitted request starts nothing new */
+      importId: importIdSchema.optional(),
+    }),
+    importParams: z.object({ importId: importIdSchema }),
     /** POST /v1/programs */
     program: z.object({
       id: programIdSchema,

@@ -1,3 +1,4 @@
 /** The workflow bundle's entry: every workflow type the worker hosts. */
 export { contactWorkflow } from './contact';
 export { sendMessageWorkflow } from './send';
+export { suppressionImportWorkflow } from './suppression-import';

@@ -1,6 +1,7 @@
 /** Every signal and query of the contact actor, in one place. Wire names are fixed: operators use them from the CLI. */
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { ContactState, OptOutRecord } from './domain/contact-state';
+import type { SuppressionImportProgress } from './domain/suppression-import';
 import type { ConsentInputRaw } from './domain/consent-evidence';
 import type { CanSendRequestInput, CanSendResult, InboundMessage, MessageSent, RecordOptOutInput, SendRefused } from './domain/schemas';
 
@@ -27,3 +28,6 @@ export interface ApplyOptOutResult {
 }
 /** `recordOptOut` that answers: the suppression import uses it to count opted-out vs already opted-out exactly. */
 export const applyOptOutUpdate = defineUpdate<ApplyOptOutResult, [RecordOptOutInput]>('applyOptOut');
+
+/** A suppression import's counts so far (rows read, opted out, already opted out, duplicates, invalid). */
+export const suppressionImportProgressQuery = defineQuery<SuppressionImportProgress>('progress');

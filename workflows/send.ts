@@ -8,9 +8,13 @@ import {
   getExternalWorkflowHandle,
   log,
   proxyActivities,
+  proxyLocalActivities,
+  workflowInfo,
   type ActivityOptions,
 } from '@temporalio/workflow';
+import type { LedgerActivities } from '../activities/ledger';
 import type { OutboundSendActivities, OutboundSendRequest, OutboundSendResult } from '../activities/outbound-send';
+import { contactWorkflowId } from './contact-start';
 import { messageSentSignal, recordOptOutSignal, sendRefusedSignal } from './messages';
 
 /** Each attempt reads the state within seconds; all attempts together within 30 s, then STATE_UNAVAILABLE. */
@@ -20,6 +24,9 @@ const SEND_ACTIVITY_OPTIONS: ActivityOptions = {
   retry: { initialInterval: '500ms', backoffCoefficient: 2, maximumInterval: '5s', nonRetryableErrorTypes: ['UnknownProgram', 'ProviderRejected'] },
 };
 const sendActivities = proxyActivities<OutboundSendActivities>(SEND_ACTIVITY_OPTIONS);
+
+/** For refusals decided here (the activity never answered), the workflow writes the ledger entry itself. */
+const { appendLedgerEntries } = proxyLocalActivities<LedgerActivities>({ startToCloseTimeout: '10s', retry: { maximumAttempts: 10 } });
 
 export type SendMessageResult = OutboundSendResult | { status: 'failed'; reason: string };
 
@@ -40,14 +47,37 @@ export async function sendMessageWorkflow(request: OutboundSendRequest): Promise
         code: 'STATE_UNAVAILABLE',
         reason: `the consent state of ${request.to} could not be read within 30 s; the message was not sent`,
       };
+      await recordUnavailable(request, result.reason);
     }
   }
   await tellContact(request, result);
   return result;
 }
 
+async function recordUnavailable(request: OutboundSendRequest, reason: string): Promise<void> {
+  const { workflowId, runId } = workflowInfo();
+  try {
+    await appendLedgerEntries([
+      {
+        key: `send:${request.idempotencyKey}:refused`,
+        contact: request.to,
+        event: 'send_refused',
+        occurredAt: new Date().toISOString(),
+        businessNumber: request.from,
+        source: 'STATE_UNAVAILABLE',
+        evidence: { type: request.type, program: request.program, body: request.body, reason },
+        workflowId,
+        runId,
+      },
+    ]);
+  } catch (error) {
+    // The refusal stands (nothing was sent); only its ledger line is missing, and the log says so.
+    log.error('refusal not recorded in the ledger', { idempotencyKey: request.idempotencyKey, error: String(error) });
+  }
+}
+
 async function tellContact(request: OutboundSendRequest, result: SendMessageResult): Promise<void> {
-  const contact = getExternalWorkflowHandle(`contact:${request.to}`);
+  const contact = getExternalWorkflowHandle(contactWorkflowId(request.to));
   const now = new Date().toISOString();
   const about = { idempotencyKey: request.idempotencyKey, from: request.from, type: request.type, program: request.program };
   try {

@@ -52,11 +52,16 @@ export class ConsentLedger {
     return { inserted };
   }
 
-  /** The contact's ledger, oldest first, in pages. */
+  /**
+   * The contact's ledger in the order things happened (not the order writers appended them: the actor and the
+   * send activities write independently), in pages keyed by the last entry's id.
+   */
   async history(contact: string, { limit = 200, after }: { limit?: number; after?: string } = {}): Promise<HistoryPage> {
     const { rows } = await this.pool.query<LedgerRecord>(
-      `SELECT ${COLUMNS} FROM consent_ledger WHERE contact = $1 AND id > $2 ORDER BY id LIMIT $3`,
-      [contact, after ?? '0', limit + 1],
+      `SELECT ${COLUMNS} FROM consent_ledger
+       WHERE contact = $1 AND ($2::bigint IS NULL OR (occurred_at, id) > (SELECT occurred_at, id FROM consent_ledger WHERE id = $2::bigint))
+       ORDER BY occurred_at, id LIMIT $3`,
+      [contact, after ?? null, limit + 1],
     );
     const entries = rows.slice(0, limit);
     return { entries, next: rows.length > limit ? (entries.at(-1)?.id ?? null) : null };

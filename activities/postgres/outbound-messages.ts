@@ -107,6 +107,11 @@ export class OutboundMessages {
   }
 
   /** What the engine sent (or tried to send) to one contact, newest first. */
+  async findByKey(idempotencyKey: string): Promise<OutboundMessageRecord | undefined> {
+    const { rows } = await this.pool.query<OutboundMessageRecord>(`SELECT ${COLUMNS} FROM outbound_messages WHERE idempotency_key = $1`, [idempotencyKey]);
+    return rows[0];
+  }
+
   async listForContact(contact: string, limit = 100): Promise<OutboundMessageRecord[]> {
     const { rows } = await this.pool.query<OutboundMessageRecord>(
       `SELECT ${COLUMNS} FROM outbound_messages WHERE contact = $1 ORDER BY created_at DESC, id DESC LIMIT $2`,

@@ -1,5 +1,8 @@
 /** The HTTP API: inbound texts in, contact state and send decisions out. Every input validated by the shared schemas. */
+import { Readable } from 'node:stream';
+import multipart from '@fastify/multipart';
 import type { Client } from '@temporalio/client';
+import { stringify } from 'csv-stringify';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import {
   hasZodFastifySchemaValidationErrors,
@@ -8,7 +11,7 @@ import {
   type ZodTypeProvider,
 } from 'fastify-type-provider-zod';
 import type { Pool } from 'pg';
-import { ConsentRefusedError, ContactStateUnavailableError, InvalidInputError, type ConsentClient } from '../consent-client';
+import { ConsentRefusedError, ContactStateUnavailableError, InvalidInputError, NotFoundError, type ConsentClient } from '../consent-client';
 import { checkHealth } from './health';
 
 export interface ApiDependencies {
@@ -23,6 +26,14 @@ export interface ApiDependencies {
 
 /** A webhook body is a few hundred bytes; 64 KiB leaves room for long texts and still stops abuse early. */
 export const MAX_REQUEST_BODY_BYTES = 64 * 1024;
+/** A suppression list of a million numbers is about 15 MiB; 32 MiB allows extra columns. */
+export const MAX_IMPORT_BYTES = 32 * 1024 * 1024;
+
+/** Columns of the opt-out list's CSV export, in order; the first is what an import reads back. */
+const OPT_OUT_CSV_COLUMNS = ['phone', 'optedOutAt', 'businessNumber', 'source', 'recordedBy', 'reference', 'note'] as const;
+
+const NO_REMOVAL_REASON =
+  "an opt-out cannot be removed by an operator, an API call or a signal: only the contact's own START, texted from their phone, lifts it (consent-rules.md)";
 
 export function buildApiServer({ consent, client, pool, namespace, taskQueue, logger }: ApiDependencies): FastifyInstance {
   const app = Fastify({ ...(logger ? { loggerInstance: logger } : { logger: false }), bodyLimit: MAX_REQUEST_BODY_BYTES }).withTypeProvider<ZodTypeProvider>();
@@ -45,6 +56,9 @@ export function buildApiServer({ consent, client, pool, namespace, taskQueue, lo
     }
     if (error instanceof ConsentRefusedError) {
       return reply.status(422).send({ error: 'consent_refused', rule: error.rule, reason: error.reason });
+    }
+    if (error instanceof NotFoundError) {
+      return reply.status(404).send({ error: 'not_found', message: error.message });
     }
     if (error instanceof ContactStateUnavailableError) {
       return reply.status(503).send({ error: 'state_unavailable', message: error.message });
@@ -104,6 +118,70 @@ export function buildApiServer({ consent, client, pool, namespace, taskQueue, lo
   );
 
   app.get('/v1/programs', async () => ({ programs: await consent.listPrograms() }));
+
+  app.get(
+    '/v1/contacts/:phone/history',
+    { schema: { params: schemas.contactParams, querystring: schemas.history } },
+    async (request) => consent.getContactHistory(request.params.phone, request.query),
+  );
+
+  /** The opt-out list: JSON pages, or the whole filtered list as CSV with ?format=csv. */
+  app.get('/v1/opt-outs', { schema: { querystring: schemas.optOutList } }, async (request, reply) => {
+    if (request.query.format !== 'csv') return consent.listOptOuts(request.query);
+    const rows = Readable.from(consent.exportOptOuts(request.query));
+    const csv = rows.pipe(stringify({ header: true, columns: [...OPT_OUT_CSV_COLUMNS] }));
+    return reply
+      .type('text/csv; charset=utf-8')
+      .header('content-disposition', 'attachment; filename="opt-outs.csv"')
+      .send(csv);
+  });
+
+  app.post('/v1/opt-outs', { schema: { body: schemas.addOptOut } }, async (request, reply) =>
+    reply.status(202).send(await consent.addOptOut(request.body)),
+  );
+
+  // §4: nothing removes an opt-out but the contact's own START. Say so rather than 404.
+  app.route({
+    method: ['DELETE', 'PUT', 'PATCH'],
+    url: '/v1/opt-outs/:phone',
+    handler: async (_request, reply) => reply.status(405).header('allow', 'GET, POST').send({ error: 'method_not_allowed', reason: NO_REMOVAL_REASON }),
+  });
+  app.delete('/v1/opt-outs', async (_request, reply) =>
+    reply.status(405).header('allow', 'GET, POST').send({ error: 'method_not_allowed', reason: NO_REMOVAL_REASON }),
+  );
+
+  /** A suppression list as a CSV body (text/csv, options in the query string) or a multipart upload (field `file`). */
+  app.register(async (imports) => {
+    await imports.register(multipart, { limits: { fileSize: MAX_IMPORT_BYTES, files: 1, fields: 10 } });
+    imports.addContentTypeParser(['text/csv', 'text/plain', 'application/csv'], { parseAs: 'string', bodyLimit: MAX_IMPORT_BYTES }, (_request, body, done) =>
+      done(null, body),
+    );
+    imports.post('/v1/opt-outs/import', { bodyLimit: MAX_IMPORT_BYTES }, async (request, reply) => {
+      const options: Record<string, unknown> = { ...(request.query as Record<string, unknown>) };
+      let content: string | undefined;
+      if (request.isMultipart()) {
+        for await (const part of request.parts()) {
+          if (part.type === 'file') {
+            content = (await part.toBuffer()).toString('utf8');
+            options.fileName ??= part.filename;
+          } else {
+            options[part.fieldname] = part.value;
+          }
+        }
+      } else if (typeof request.body === 'string') {
+        content = request.body;
+      }
+      if (content === undefined) {
+        throw new InvalidInputError([{ field: 'file', message: 'send the CSV as a text/csv body or as the multipart field "file"' }]);
+      }
+      const started = await consent.importSuppressionList(content, options as Parameters<ConsentClient['importSuppressionList']>[1]);
+      return reply.status(202).send({ ...started, statusUrl: `/v1/opt-outs/imports/${started.importId}` });
+    });
+  });
+
+  app.get('/v1/opt-outs/imports/:importId', { schema: { params: schemas.importParams } }, async (request) =>
+    consent.getSuppressionImport(request.params.importId),
+  );
 
   return app;
 }

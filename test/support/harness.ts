@@ -23,6 +23,8 @@ export interface HarnessOptions {
   /** false: start no worker (for fail-closed and durability tests) */
   worker?: boolean;
   sendDecisionTimeoutMs?: number;
+  /** wraps the pool the worker's activities use (to inject database faults) */
+  wrapWorkerPool?: (pool: Pool) => Pool;
 }
 
 export interface Harness {
@@ -74,7 +76,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
         connection: nativeConnection,
         namespace,
         taskQueue,
-        pool,
+        pool: options.wrapWorkerPool ? options.wrapWorkerPool(pool) : pool,
         provider,
         profile: TEST_PROFILE,
         client,

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ConsentClient } from '../../client/consent-client';
+import { COMPLIANT_FIRST, WEB_FORM_EVIDENCE } from '../support/consent-fixtures';
 import { inboundText, startHarness, uniquePhone, waitFor, type Harness } from '../support/harness';
 
 let harness: Harness;
@@ -10,18 +11,7 @@ afterAll(async () => {
   await harness?.stop();
 });
 
-/** A first message that carries all five §6 disclosures for the default program of the test account. */
-const COMPLIANT_FIRST =
-  'Acme Dental: account notifications. Your cleaning is on Tue 10am. Msg frequency varies. Msg & data rates may apply. Reply STOP to unsubscribe.';
-
-const webForm = {
-  kind: 'web_form',
-  formUrl: 'https://acme.example/signup',
-  consentText: 'I agree to receive texts from Acme Dental',
-  checkboxPrechecked: false,
-  submittedAt: '2026-11-01T10:00:00Z',
-  ipAddress: '203.0.113.7',
-} as const;
+const webForm = WEB_FORM_EVIDENCE;
 
 async function consentTo(consent: ConsentClient, phone: string, type: 'express' | 'express_written', messageTypes: ('transactional' | 'promotional' | 'conversational')[], program: string | null = null) {
   await consent.recordConsent({ phone, type, source: webForm, messageTypes, program });

@@ -15,7 +15,7 @@ CREATE TABLE consent_ledger (
   workflow_id      text,
   run_id           text
 );
-CREATE INDEX consent_ledger_contact ON consent_ledger (contact, id);
+CREATE INDEX consent_ledger_contact ON consent_ledger (contact, occurred_at, id);
 
 CREATE FUNCTION consent_ledger_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
