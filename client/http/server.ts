@@ -30,7 +30,7 @@ export const MAX_REQUEST_BODY_BYTES = 64 * 1024;
 export const MAX_IMPORT_BYTES = 32 * 1024 * 1024;
 
 /** Columns of the opt-out list's CSV export, in order; the first is what an import reads back. */
-const OPT_OUT_CSV_COLUMNS = ['phone', 'optedOutAt', 'businessNumber', 'source', 'recordedBy', 'reference', 'note'] as const;
+export const OPT_OUT_CSV_COLUMNS = ['phone', 'optedOutAt', 'businessNumber', 'source', 'recordedBy', 'reference', 'note'] as const;
 
 const NO_REMOVAL_REASON =
   "an opt-out cannot be removed by an operator, an API call or a signal: only the contact's own START, texted from their phone, lifts it (consent-rules.md)";

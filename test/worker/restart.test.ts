@@ -1,8 +1,7 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import path from 'node:path';
+import type { ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { inject } from 'vitest';
 import { OPT_OUT_CONFIRMATION_TEMPLATE } from '../../workflows/domain/settings';
+import { killWorkerProcess, spawnWorkerProcess } from '../support/spawn-worker';
 import { inboundText, outboundFor, startHarness, uniquePhone, waitFor, type Harness } from '../support/harness';
 
 let harness: Harness;
@@ -15,26 +14,9 @@ afterAll(async () => {
   await harness?.stop();
 });
 
-/** Starts a worker process on the harness's task queue and resolves once it polls. */
 async function startWorkerProcess(holdAfterProviderMs: number): Promise<ChildProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(__dirname, '..', 'support', 'worker-process.ts')], {
-    env: {
-      ...process.env,
-      TEMPORAL_ADDRESS: harness.temporalAddress,
-      DATABASE_URL: harness.databaseUrl,
-      TASK_QUEUE: harness.taskQueue,
-      WORKFLOW_BUNDLE_PATH: inject('workflowBundlePath'),
-      HOLD_AFTER_PROVIDER_MS: String(holdAfterProviderMs),
-    },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
+  const child = await spawnWorkerProcess(harness, { HOLD_AFTER_PROVIDER_MS: String(holdAfterProviderMs) });
   children.push(child);
-  await new Promise<void>((resolve, reject) => {
-    child.stdout!.on('data', (chunk: Buffer) => {
-      if (chunk.toString().includes('worker ready')) resolve();
-    });
-    child.once('exit', (code) => reject(new Error(`worker process exited early with ${code}`)));
-  });
   return child;
 }
 
@@ -55,8 +37,7 @@ it('a STOP processed while the worker is killed and restarted still produces exa
     (seen) => seen.delivered === 1 && seen.status === 'sending',
     { what: 'the provider to accept the confirmation' },
   );
-  first.kill('SIGKILL');
-  await new Promise((resolve) => first.once('exit', resolve));
+  await killWorkerProcess(first);
 
   await startWorkerProcess(0);
   // The activity's start-to-close timeout (15 s) expires, Temporal retries it on the new worker.
