@@ -8,8 +8,10 @@ import {
   type ZodTypeProvider,
 } from 'fastify-type-provider-zod';
 import type { Pool } from 'pg';
+import { OutboundMessages } from '../../activities/postgres/outbound-messages';
 import { ConsentRefusedError, ContactStateUnavailableError, InvalidInputError, type ConsentClient } from '../consent-client';
 import { checkHealth } from './health';
+import { webhookRoutes, type WebhookSettings } from './webhooks/webhooks';
 
 export interface ApiDependencies {
   consent: ConsentClient;
@@ -19,12 +21,14 @@ export interface ApiDependencies {
   taskQueue: string;
   /** pino logger for request logs; silent when absent (tests) */
   logger?: FastifyBaseLogger;
+  /** the providers' webhook secrets; a provider without one gets no route */
+  webhooks?: WebhookSettings;
 }
 
 /** A webhook body is a few hundred bytes; 64 KiB leaves room for long texts and still stops abuse early. */
 export const MAX_REQUEST_BODY_BYTES = 64 * 1024;
 
-export function buildApiServer({ consent, client, pool, namespace, taskQueue, logger }: ApiDependencies): FastifyInstance {
+export function buildApiServer({ consent, client, pool, namespace, taskQueue, logger, webhooks }: ApiDependencies): FastifyInstance {
   const app = Fastify({ ...(logger ? { loggerInstance: logger } : { logger: false }), bodyLimit: MAX_REQUEST_BODY_BYTES }).withTypeProvider<ZodTypeProvider>();
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
@@ -60,6 +64,8 @@ export function buildApiServer({ consent, client, pool, namespace, taskQueue, lo
     const report = await checkHealth(client, pool, namespace, taskQueue);
     return reply.status(report.ok ? 200 : 503).send(report);
   });
+
+  app.register(webhookRoutes, { consent, outbox: new OutboundMessages(pool), settings: webhooks ?? {} });
 
   app.post('/v1/inbound', { schema: { body: schemas.inboundMessage } }, async (request, reply) => {
     const accepted = await consent.handleInbound(request.body);
