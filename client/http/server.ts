@@ -10,6 +10,7 @@ import {
 import type { Pool } from 'pg';
 import { OutboundMessages } from '../../activities/postgres/outbound-messages';
 import { ConsentRefusedError, ContactStateUnavailableError, InvalidInputError, type ConsentClient } from '../consent-client';
+import { requireApiKey } from './api-keys';
 import { checkHealth } from './health';
 import { webhookRoutes, type WebhookSettings } from './webhooks/webhooks';
 
@@ -21,6 +22,8 @@ export interface ApiDependencies {
   taskQueue: string;
   /** pino logger for request logs; silent when absent (tests) */
   logger?: FastifyBaseLogger;
+  /** Bearer keys for /v1; undefined or empty: no authentication (main.ts then listens on loopback only) */
+  apiKeys?: string[];
   /** the providers' webhook secrets; a provider without one gets no route */
   webhooks?: WebhookSettings;
 }
@@ -28,11 +31,12 @@ export interface ApiDependencies {
 /** A webhook body is a few hundred bytes; 64 KiB leaves room for long texts and still stops abuse early. */
 export const MAX_REQUEST_BODY_BYTES = 64 * 1024;
 
-export function buildApiServer({ consent, client, pool, namespace, taskQueue, logger, webhooks }: ApiDependencies): FastifyInstance {
+export function buildApiServer({ consent, client, pool, namespace, taskQueue, logger, apiKeys, webhooks }: ApiDependencies): FastifyInstance {
   const app = Fastify({ ...(logger ? { loggerInstance: logger } : { logger: false }), bodyLimit: MAX_REQUEST_BODY_BYTES }).withTypeProvider<ZodTypeProvider>();
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   const { schemas } = consent;
+  if (apiKeys && apiKeys.length > 0) app.addHook('onRequest', requireApiKey(apiKeys));
 
   app.setErrorHandler((error, request, reply) => {
     if (hasZodFastifySchemaValidationErrors(error)) {

@@ -149,8 +149,8 @@ export function inboundText(from: string, to: string, body: string, messageId = 
   return { messageId, from, to, body, receivedAt: new Date().toISOString() };
 }
 
-/** The HTTP API in front of a harness, for `inject()` requests (no socket); `access` adds webhook secrets. */
-export async function buildTestApi(harness: Harness, taskQueue = harness.taskQueue, access: Pick<ApiDependencies, 'webhooks'> = {}) {
+/** The HTTP API in front of a harness, for `inject()` requests (no socket); `access` adds API keys and webhook secrets. */
+export async function buildTestApi(harness: Harness, taskQueue = harness.taskQueue, access: Pick<ApiDependencies, 'apiKeys' | 'webhooks'> = {}) {
   const { buildApiServer } = await import('../../client/http/server');
   const api = buildApiServer({ consent: harness.consent, client: harness.client, pool: harness.pool, namespace: harness.namespace, taskQueue, ...access });
   await api.ready();
