@@ -11,9 +11,29 @@ const commaList = z
 const emptyAsUndefined = (value: unknown) => (value === '' ? undefined : value);
 const optionalString = z.preprocess(emptyAsUndefined, z.string().optional());
 
+/** The providers whose inbound webhooks the API can verify (client/http/webhooks/). */
+export const WEBHOOK_PROVIDERS = ['twilio', 'telnyx'] as const;
+export type WebhookProvider = (typeof WEBHOOK_PROVIDERS)[number];
+
+/** A bearer key short enough to guess is no key; 16 characters is the floor, a random 32+ is the advice. */
+const MIN_API_KEY_LENGTH = 16;
+
+/** Telnyx shows its Ed25519 public key in the portal as base64 of the raw 32 bytes. */
+const telnyxPublicKeySchema = z
+  .string()
+  .trim()
+  .refine((value) => /^[A-Za-z0-9+/]+={0,2}$/.test(value) && Buffer.from(value, 'base64').length === 32, 'must be the base64 of a 32-byte Ed25519 key, as the Telnyx portal shows it');
+
 const environmentSchema = z.object({
+  NODE_ENV: z.preprocess(emptyAsUndefined, z.string().default('development')),
   PORT: z.coerce.number().int().min(0).max(65535).default(8080),
   HOST: z.string().default('127.0.0.1'),
+  /** Bearer keys for /v1, comma-separated: several at once let a key be rotated; removing one revokes it. */
+  API_KEYS: commaList.pipe(z.array(z.string().min(MIN_API_KEY_LENGTH, `each key must be at least ${MIN_API_KEY_LENGTH} characters`))),
+  /** The URL the providers call, e.g. https://sms.example.com, when a proxy stands in front (Twilio signs that URL). */
+  PUBLIC_BASE_URL: z.preprocess(emptyAsUndefined, z.url({ protocol: /^https?$/, error: 'must be an http(s) URL such as https://sms.example.com' }).optional()),
+  /** Unset: twilio when SMS_PROVIDER=twilio, else none. Each listed provider needs its secret. */
+  WEBHOOK_PROVIDERS: z.preprocess(emptyAsUndefined, commaList.pipe(z.array(z.enum(WEBHOOK_PROVIDERS))).optional()),
   DATABASE_URL: optionalString,
   TEMPORAL_ADDRESS: optionalString,
   TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
@@ -35,13 +55,18 @@ const environmentSchema = z.object({
   TWILIO_BASE_URL: z.preprocess(emptyAsUndefined, z.url().default('https://api.twilio.com')),
   TWILIO_MESSAGING_SERVICE_SID: optionalString,
   TWILIO_STATUS_CALLBACK_URL: optionalString,
+  TELNYX_PUBLIC_KEY: z.preprocess(emptyAsUndefined, telnyxPublicKeySchema.optional()),
   KEYWORD_MODE: z.enum(['phrases', 'strict']).default('phrases'),
   KEYWORD_LANGUAGES: commaList.pipe(z.array(z.enum(['es', 'fr']))),
   OPT_OUT_KEYWORDS: commaList,
   RESUBSCRIBE_KEYWORDS: commaList,
   HELP_KEYWORDS: commaList,
   CONTACT_CONTINUE_AS_NEW_AFTER_EVENTS: z.coerce.number().int().min(100).default(DEFAULT_CONTINUE_AS_NEW_AFTER_EVENTS),
-});
+}).transform((env) => ({
+  ...env,
+  // The provider that sends is the one whose STOPs come back, unless the operator says otherwise.
+  WEBHOOK_PROVIDERS: env.WEBHOOK_PROVIDERS ?? (env.SMS_PROVIDER === 'twilio' ? ['twilio' as const] : []),
+}));
 
 export type Environment = z.infer<typeof environmentSchema>;
 

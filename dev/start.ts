@@ -4,6 +4,7 @@
  */
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
+import { resolveApiAccess } from '../client/http/access';
 import { startApi } from '../client/http/main';
 import { loadConfig } from '../client/config';
 import { startWorker } from '../worker/main';
@@ -17,6 +18,8 @@ async function main(): Promise<void> {
   const startedAt = Date.now();
   const config = loadConfig();
   const { env } = config;
+  // Refuse a configuration that would run the API open before starting anything else.
+  resolveApiAccess(env);
   const dataDir = path.resolve(env.DATA_DIR);
   await mkdir(dataDir, { recursive: true });
   const log = (message: string) => console.log(`[start] ${message}`);

@@ -1,5 +1,6 @@
 /** The outbox: one row per outbound message, keyed by its idempotency key. */
 import type { Pool } from 'pg';
+import { FINAL_DELIVERY_STATUSES } from '../providers/provider';
 
 export type OutboundStatus = 'pending' | 'sending' | 'sent' | 'failed' | 'refused';
 
@@ -40,6 +41,16 @@ export type NewOutboundMessage = Pick<
   'idempotencyKey' | 'contact' | 'businessNumber' | 'kind' | 'body' | 'provider' | 'inboundMessageId' | 'workflowId' | 'runId'
 > &
   Partial<Pick<OutboundMessageRecord, 'messageType' | 'program'>>;
+
+/** A provider's delivery-status callback, read into the outbox's terms. */
+export interface DeliveryStatusUpdate {
+  /** the provider's id for the message, as `markSent` stored it */
+  providerMessageId: string;
+  /** the provider's own status word (delivered, undelivered, delivery_failed, ...) */
+  providerStatus: string;
+  /** set for failed deliveries only */
+  errorCode: string | null;
+}
 
 export class OutboundMessages {
   constructor(private readonly pool: Pool) {}
@@ -104,6 +115,20 @@ export class OutboundMessages {
          error_code = $2, error_message = $3, updated_at = now() WHERE id = $1`,
       [id, code, message, final],
     );
+  }
+
+  /**
+   * Records where the provider is with a message it accepted. False when no row took it: a message this engine
+   * did not send, or a status older than a final one already recorded.
+   */
+  async recordDeliveryStatus({ providerMessageId, providerStatus, errorCode }: DeliveryStatusUpdate): Promise<boolean> {
+    const { rowCount } = await this.pool.query(
+      `UPDATE outbound_messages SET provider_status = $2, error_code = COALESCE($3, error_code), updated_at = now()
+       WHERE provider_message_id = $1
+         AND ($2 = ANY($4::text[]) OR provider_status IS NULL OR NOT (provider_status = ANY($4::text[])))`,
+      [providerMessageId, providerStatus, errorCode, FINAL_DELIVERY_STATUSES],
+    );
+    return (rowCount ?? 0) > 0;
   }
 
   /** What the engine sent (or tried to send) to one contact, newest first. */

@@ -14,6 +14,22 @@ export interface ProviderSendResult {
   status: string;
 }
 
+/**
+ * Delivery statuses after which a provider reports nothing newer; callbacks can arrive out of order, so a late
+ * `sent` must not overwrite them. Twilio: Message resource statuses; Telnyx: `to[].status` of message events.
+ */
+export const FINAL_DELIVERY_STATUSES = [
+  'delivered',
+  'undelivered',
+  'failed',
+  'read',
+  'canceled',
+  'delivery_failed',
+  'sending_failed',
+  'delivery_unconfirmed',
+  'expired',
+] as const;
+
 /** Every SMS provider sits behind this one interface; the activities never know which one runs. */
 export interface SmsProvider {
   readonly name: string;

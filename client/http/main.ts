@@ -1,15 +1,19 @@
 /** `npm run api`: the HTTP API alone, against TEMPORAL_ADDRESS and DATABASE_URL. Scale by running more. */
 import { Client, Connection } from '@temporalio/client';
-import pino from 'pino';
 import { migrate } from '../../activities/postgres/migrate';
 import { createPool } from '../../activities/postgres/pool';
 import { loadConfig, standaloneEndpoints, type ServiceConfig } from '../config';
 import { ConsentClient } from '../consent-client';
+import { resolveApiAccess } from './access';
+import { createApiLogger } from './logger';
 import { buildApiServer } from './server';
 
 export async function startApi(config: ServiceConfig, temporalAddress: string, databaseUrl: string) {
   const { env, keywords } = config;
-  const logger = pino({ level: env.LOG_LEVEL, name: 'api' });
+  const logger = createApiLogger(env.LOG_LEVEL);
+  // Before any connection: a configuration that would run the API open stops here.
+  const access = resolveApiAccess(env);
+  for (const warning of access.warnings) logger.warn(warning);
   const pool = createPool(databaseUrl);
   await migrate(pool);
   const connection = await Connection.connect({ address: temporalAddress });
@@ -22,8 +26,17 @@ export async function startApi(config: ServiceConfig, temporalAddress: string, d
     sendDecisionTimeoutMs: env.SEND_DECISION_TIMEOUT_MS,
     workflowSettings: { keywords, continueAsNewAfterEvents: env.CONTACT_CONTINUE_AS_NEW_AFTER_EVENTS },
   });
-  const app = buildApiServer({ consent, client, pool, namespace: env.TEMPORAL_NAMESPACE, taskQueue: env.TEMPORAL_TASK_QUEUE, logger });
-  const url = await app.listen({ port: env.PORT, host: env.HOST });
+  const app = buildApiServer({
+    consent,
+    client,
+    pool,
+    namespace: env.TEMPORAL_NAMESPACE,
+    taskQueue: env.TEMPORAL_TASK_QUEUE,
+    logger,
+    apiKeys: access.apiKeys,
+    webhooks: access.webhooks,
+  });
+  const url = await app.listen({ port: env.PORT, host: access.host });
   return {
     url,
     async stop() {

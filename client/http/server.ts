@@ -11,8 +11,11 @@ import {
   type ZodTypeProvider,
 } from 'fastify-type-provider-zod';
 import type { Pool } from 'pg';
+import { OutboundMessages } from '../../activities/postgres/outbound-messages';
 import { ConsentRefusedError, ContactStateUnavailableError, InvalidInputError, NotFoundError, type ConsentClient } from '../consent-client';
+import { requireApiKey } from './api-keys';
 import { checkHealth } from './health';
+import { webhookRoutes, type WebhookSettings } from './webhooks/webhooks';
 
 export interface ApiDependencies {
   consent: ConsentClient;
@@ -22,6 +25,10 @@ export interface ApiDependencies {
   taskQueue: string;
   /** pino logger for request logs; silent when absent (tests) */
   logger?: FastifyBaseLogger;
+  /** Bearer keys for /v1; undefined or empty: no authentication (main.ts then listens on loopback only) */
+  apiKeys?: string[];
+  /** the providers' webhook secrets; a provider without one gets no route */
+  webhooks?: WebhookSettings;
 }
 
 /** A webhook body is a few hundred bytes; 64 KiB leaves room for long texts and still stops abuse early. */
@@ -35,11 +42,12 @@ export const OPT_OUT_CSV_COLUMNS = ['phone', 'optedOutAt', 'businessNumber', 'so
 const NO_REMOVAL_REASON =
   "an opt-out cannot be removed by an operator, an API call or a signal: only the contact's own START, texted from their phone, lifts it (consent-rules.md)";
 
-export function buildApiServer({ consent, client, pool, namespace, taskQueue, logger }: ApiDependencies): FastifyInstance {
+export function buildApiServer({ consent, client, pool, namespace, taskQueue, logger, apiKeys, webhooks }: ApiDependencies): FastifyInstance {
   const app = Fastify({ ...(logger ? { loggerInstance: logger } : { logger: false }), bodyLimit: MAX_REQUEST_BODY_BYTES }).withTypeProvider<ZodTypeProvider>();
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   const { schemas } = consent;
+  if (apiKeys && apiKeys.length > 0) app.addHook('onRequest', requireApiKey(apiKeys));
 
   app.setErrorHandler((error, request, reply) => {
     if (hasZodFastifySchemaValidationErrors(error)) {
@@ -74,6 +82,8 @@ export function buildApiServer({ consent, client, pool, namespace, taskQueue, lo
     const report = await checkHealth(client, pool, namespace, taskQueue);
     return reply.status(report.ok ? 200 : 503).send(report);
   });
+
+  app.register(webhookRoutes, { consent, outbox: new OutboundMessages(pool), settings: webhooks ?? {} });
 
   app.post('/v1/inbound', { schema: { body: schemas.inboundMessage } }, async (request, reply) => {
     const accepted = await consent.handleInbound(request.body);

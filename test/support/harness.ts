@@ -8,6 +8,7 @@ import { createPool } from '../../activities/postgres/pool';
 import { createSandboxProvider } from '../../activities/providers/sandbox';
 import type { SmsProvider } from '../../activities/providers/provider';
 import { ConsentClient } from '../../client/consent-client';
+import type { ApiDependencies } from '../../client/http/server';
 import { createConsentWorker } from '../../worker/consent-worker';
 import type { ContactWorkflowSettings } from '../../workflows/contact';
 import { TEST_PROFILE } from './profile';
@@ -150,10 +151,10 @@ export function inboundText(from: string, to: string, body: string, messageId = 
   return { messageId, from, to, body, receivedAt: new Date().toISOString() };
 }
 
-/** The HTTP API in front of a harness, for `inject()` requests (no socket). */
-export async function buildTestApi(harness: Harness, taskQueue = harness.taskQueue) {
+/** The HTTP API in front of a harness, for `inject()` requests (no socket); `access` adds API keys and webhook secrets. */
+export async function buildTestApi(harness: Harness, taskQueue = harness.taskQueue, access: Pick<ApiDependencies, 'apiKeys' | 'webhooks'> = {}) {
   const { buildApiServer } = await import('../../client/http/server');
-  const api = buildApiServer({ consent: harness.consent, client: harness.client, pool: harness.pool, namespace: harness.namespace, taskQueue });
+  const api = buildApiServer({ consent: harness.consent, client: harness.client, pool: harness.pool, namespace: harness.namespace, taskQueue, ...access });
   await api.ready();
   return api;
 }
