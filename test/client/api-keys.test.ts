@@ -42,6 +42,19 @@ describe('API keys on /v1', () => {
     expect(response.headers['www-authenticate']).toBe('Bearer');
   });
 
+  it.each([
+    ['GET', '/v1/opt-outs'],
+    ['GET', '/v1/opt-outs?format=csv'],
+    ['POST', '/v1/opt-outs'],
+    ['POST', '/v1/opt-outs/import'],
+    ['GET', '/v1/opt-outs/imports/some-import'],
+    ['GET', '/v1/contacts/%2B14155550100/history'],
+    ['DELETE', '/v1/opt-outs/%2B14155550100'],
+  ] as const)('%s %s needs a key too', async (method, url) => {
+    const response = await rotating.inject({ method, url, headers: { 'content-type': 'text/csv' }, payload: method === 'POST' ? '+14155550100\n' : undefined });
+    expect(response.statusCode).toBe(401);
+  });
+
   it('during a rotation both the old and the new key are accepted', async () => {
     for (const key of [OLD_KEY, NEW_KEY]) {
       const response = await rotating.inject({ url: '/v1/programs', headers: bearer(key) });
