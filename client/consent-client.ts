@@ -19,6 +19,7 @@ import { InvalidCursorError, OptOutList, type OptOutFilter, type OptOutListEntry
 import { Programs, type Program } from '../activities/postgres/programs';
 import { SuppressionImports, type InvalidImportRow } from '../activities/postgres/suppression-imports';
 import { parseSuppressionList, SuppressionFileError } from '../activities/suppression/csv';
+import { stateUnavailableEntry } from '../workflows/domain/ledger';
 import { suppressionImportWorkflowId, type SuppressionImportProgress } from '../workflows/domain/suppression-import';
 import { suppressionImportWorkflow } from '../workflows/suppression-import';
 import { checkConsentEvidence, type ConsentInput, type ConsentRefusalRule } from '../workflows/domain/consent-evidence';
@@ -296,19 +297,7 @@ export class ConsentClient {
       return { idempotencyKey, workflowId, status: 'sent', outboundMessageId: recorded.id, providerMessageId: recorded.providerMessageId, body: recorded.body };
     }
     const reason = `no consent decision for ${parsed.to} within ${sendDecisionTimeoutMs} ms (is a worker running?); the message was not sent`;
-    await this.stores?.ledger.append([
-      {
-        key: `send:${idempotencyKey}:refused`,
-        contact: parsed.to,
-        event: 'send_refused',
-        occurredAt: new Date().toISOString(),
-        businessNumber: parsed.from,
-        source: 'STATE_UNAVAILABLE',
-        evidence: { type: parsed.type, program: parsed.program, body: parsed.body, reason },
-        workflowId,
-        runId: null,
-      },
-    ]);
+    await this.stores?.ledger.append([stateUnavailableEntry({ ...parsed, idempotencyKey }, reason, new Date().toISOString(), { workflowId, runId: null })]);
     return { idempotencyKey, workflowId, status: 'refused', code: 'STATE_UNAVAILABLE', reason };
   }
 

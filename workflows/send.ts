@@ -15,6 +15,7 @@ import {
 import type { LedgerActivities } from '../activities/ledger';
 import type { OutboundSendActivities, OutboundSendRequest, OutboundSendResult } from '../activities/outbound-send';
 import { contactWorkflowId } from './contact-start';
+import { stateUnavailableEntry } from './domain/ledger';
 import { messageSentSignal, recordOptOutSignal, sendRefusedSignal } from './messages';
 
 /** Each attempt reads the state within seconds; all attempts together within 30 s, then STATE_UNAVAILABLE. */
@@ -57,19 +58,7 @@ export async function sendMessageWorkflow(request: OutboundSendRequest): Promise
 async function recordUnavailable(request: OutboundSendRequest, reason: string): Promise<void> {
   const { workflowId, runId } = workflowInfo();
   try {
-    await appendLedgerEntries([
-      {
-        key: `send:${request.idempotencyKey}:refused`,
-        contact: request.to,
-        event: 'send_refused',
-        occurredAt: new Date().toISOString(),
-        businessNumber: request.from,
-        source: 'STATE_UNAVAILABLE',
-        evidence: { type: request.type, program: request.program, body: request.body, reason },
-        workflowId,
-        runId,
-      },
-    ]);
+    await appendLedgerEntries([stateUnavailableEntry(request, reason, new Date().toISOString(), { workflowId, runId })]);
   } catch (error) {
     // The refusal stands (nothing was sent); only its ledger line is missing, and the log says so.
     log.error('refusal not recorded in the ledger', { idempotencyKey: request.idempotencyKey, error: String(error) });

@@ -34,6 +34,9 @@ it('with the worker stopped, a send is refused with STATE_UNAVAILABLE and never 
     await short.consent.handleInbound(inboundText(contact, business, 'Hello, is the office open?'));
     const answer = await short.consent.sendMessage({ to: contact, from: business, body: 'Yes, until 6pm.', type: 'conversational', idempotencyKey: `late-${contact}` });
     expect(answer).toMatchObject({ status: 'refused', code: 'STATE_UNAVAILABLE' });
+    // The refusal is evidence too, even though no workflow decided it.
+    const { entries } = await short.consent.getContactHistory(contact);
+    expect(entries).toEqual([expect.objectContaining({ event: 'send_refused', source: 'STATE_UNAVAILABLE', workflowId: `send:late-${contact}` })]);
 
     await short.startWorker();
     // The actor processes the pending text once the worker is back; the terminated send never runs.

@@ -32,3 +32,23 @@ export interface LedgerEntry {
   workflowId: string | null;
   runId: string | null;
 }
+
+/** What a send that never got a decision leaves in the ledger; written by the send workflow or, after it was terminated, the client. */
+export function stateUnavailableEntry(
+  send: { idempotencyKey: string; to: string; from: string; type: string; program: string | null; body: string },
+  reason: string,
+  at: string,
+  execution: { workflowId: string; runId: string | null },
+): LedgerEntry {
+  return {
+    key: `send:${send.idempotencyKey}:refused`,
+    contact: send.to,
+    event: 'send_refused',
+    occurredAt: at,
+    businessNumber: send.from,
+    source: 'STATE_UNAVAILABLE',
+    evidence: { type: send.type, program: send.program, body: send.body, reason },
+    workflowId: execution.workflowId,
+    runId: execution.runId,
+  };
+}
