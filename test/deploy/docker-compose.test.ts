@@ -81,7 +81,8 @@ describe('the worker and the API', () => {
   ])('the %s service runs its npm script (%s)', async (name, entryPoint) => {
     const services = await composeServices();
     expect(services[name]!.command).toEqual(['npm', 'run', name]);
-    expect(packageScripts[name]).toBe(`tsx ${entryPoint}`);
+    // `exec`: npm's shell would otherwise swallow the SIGTERM that `docker stop` sends, and the process never drains.
+    expect(packageScripts[name]).toBe(`exec tsx ${entryPoint}`);
     expect(services[name]!.build ?? services[name]!.image).toBeDefined();
   });
 
@@ -91,8 +92,9 @@ describe('the worker and the API', () => {
     // The app's own validation, the one `npm run worker` / `npm run api` run at start.
     const { env } = loadConfig(environment);
     const role = name === 'worker' ? 'worker' : 'API';
-    expect(standaloneEndpoints(env, role)).toEqual({
-      temporalAddress: 'temporal:7233',
+    // Plaintext to the compose network's Temporal: no TLS or API key settings.
+    await expect(standaloneEndpoints(env, role)).resolves.toEqual({
+      temporal: { address: 'temporal:7233' },
       databaseUrl: expect.stringMatching(/^postgres:\/\/[^@]+@postgres:5432\/\w+$/),
     });
     expect(environment).toMatchObject({ TEMPORAL_NAMESPACE: 'default', TEMPORAL_TASK_QUEUE: 'sms-consent' });
@@ -102,10 +104,13 @@ describe('the worker and the API', () => {
     });
   });
 
-  it('the worker scales: no container name, no host port', async () => {
+  it('the worker scales: no container name, no host port; it serves metrics to the compose network only', async () => {
     const worker = (await composeServices()).worker!;
     expect(worker.container_name).toBeUndefined();
     expect(worker.ports).toBeUndefined();
+    const { env } = loadConfig(environmentOf(worker));
+    expect(env.METRICS_BIND_ADDRESS).toBe('0.0.0.0:9464');
+    expect(worker.expose).toEqual(['9464']);
   });
 
   it('the API listens on all interfaces of its container, on the port it publishes', async () => {

@@ -1,0 +1,20 @@
+/** The JSON-lines logger of every process (pino): one line per event, with `level`, `time`, `name` and the event's fields. */
+import pino, { type Logger } from 'pino';
+import type { Environment } from './config';
+
+export type { Logger };
+
+/** Secrets that could reach a log line by accident (a connection's options, a config object) are censored. */
+const REDACTED_PATHS = ['apiKey', '*.apiKey', 'TEMPORAL_API_KEY', '*.TEMPORAL_API_KEY', 'TWILIO_AUTH_TOKEN', '*.TWILIO_AUTH_TOKEN', 'authorization', '*.authorization', 'clientCertPair.key', '*.clientCertPair.key', '*.*.clientCertPair.key'];
+
+export function createLogger(level: Environment['LOG_LEVEL'], name: string): Logger {
+  return pino({
+    name,
+    level,
+    // The SDK reports failures under `error`; pino only serialises `err` by default.
+    serializers: { err: pino.stdSerializers.err, error: pino.stdSerializers.err },
+    redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
+    // "level":"info" rather than 30: readable as it is, and what log pipelines match on.
+    formatters: { level: (label) => ({ level: label }) },
+  });
+}
