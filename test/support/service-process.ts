@@ -3,7 +3,7 @@
  * its JSON log lines collected, its exit awaited, signals sent to the npm process itself.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
+import { connect, createServer } from 'node:net';
 import path from 'node:path';
 
 export interface LogLine {
@@ -98,6 +98,25 @@ export function startServiceProcess(script: 'worker' | 'api' | 'start', env: Rec
       return { code, signal, elapsedMs };
     },
   };
+}
+
+/** Resolves when nothing accepts TCP connections on the URL's port any more (ECONNREFUSED). */
+export async function refusesConnections(url: string, timeoutMs: number): Promise<number> {
+  const { hostname, port } = new URL(url);
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const refused = await new Promise<boolean>((resolve) => {
+      const socket = connect({ host: hostname, port: Number(port) });
+      socket.once('connect', () => {
+        socket.destroy();
+        resolve(false);
+      });
+      socket.once('error', (error: NodeJS.ErrnoException) => resolve(error.code === 'ECONNREFUSED'));
+    });
+    if (refused) return Date.now();
+    if (Date.now() > deadline) throw new Error(`${url} still accepts connections after ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
 }
 
 /** A TCP port free right now on 127.0.0.1 (for a listener the child process opens). */
