@@ -1,23 +1,30 @@
 /**
  * SIGTERM (Docker, Kubernetes, systemd) and SIGINT (Ctrl-C) stop a process gracefully: `stop` drains it, then it
- * exits 0. A second signal while draining exits at once with 1, for an operator who will not wait.
+ * exits 0. Another signal later while draining exits at once with 1, for an operator who will not wait.
  */
 import type { Logger } from './logger';
 
+/**
+ * Ctrl-C reaches the process more than once within milliseconds: from the terminal (the whole process group) and
+ * relayed by npm and tsx. Signals this close to the first are that one Ctrl-C, not an operator's second.
+ */
+const SAME_SIGNAL_WINDOW_MS = 1000;
+
 export function stopOnSignals(logger: Logger, what: string, stop: () => Promise<void>): void {
-  let stopping = false;
+  let startedAt: number | undefined;
   const onSignal = (signal: NodeJS.Signals) => {
-    if (stopping) {
-      logger.warn({ signal }, `${what}: second ${signal}, exiting without draining`);
+    if (startedAt !== undefined) {
+      if (Date.now() - startedAt < SAME_SIGNAL_WINDOW_MS) return;
+      logger.warn({ signal }, `${what}: ${signal} again while draining, exiting without waiting`);
       logger.flush();
       process.exit(1);
     }
-    stopping = true;
-    const startedAt = Date.now();
+    const began = Date.now();
+    startedAt = began;
     logger.info({ signal }, `${what}: ${signal} received, draining`);
     stop().then(
       () => {
-        logger.info({ signal, drainMs: Date.now() - startedAt }, `${what}: drained, exiting`);
+        logger.info({ signal, drainMs: Date.now() - began }, `${what}: drained, exiting`);
         logger.flush();
         process.exit(0);
       },
