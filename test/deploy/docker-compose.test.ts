@@ -27,6 +27,7 @@ interface ComposeService {
   ports?: unknown[];
   expose?: unknown[];
   container_name?: string;
+  stop_grace_period?: string;
   depends_on?: Record<string, { condition: string }>;
 }
 
@@ -111,6 +112,15 @@ describe('the worker and the API', () => {
     const { env } = loadConfig(environmentOf(worker));
     expect(env.METRICS_BIND_ADDRESS).toBe('0.0.0.0:9464');
     expect(worker.expose).toEqual(['9464']);
+  });
+
+  it("Docker gives a stopping worker more time than the worker's own shutdown grace before SIGKILL", async () => {
+    const worker = (await composeServices()).worker!;
+    const { env } = loadConfig(environmentOf(worker));
+    const period = /^(\d+)(s|m)$/.exec(worker.stop_grace_period ?? '10s');
+    expect(period, `stop_grace_period ${worker.stop_grace_period}`).not.toBeNull();
+    const periodMs = Number(period![1]) * (period![2] === 'm' ? 60_000 : 1000);
+    expect(periodMs).toBeGreaterThan(env.WORKER_SHUTDOWN_GRACE_MS + 5000);
   });
 
   it('the API listens on all interfaces of its container, on the port it publishes', async () => {
