@@ -1,6 +1,6 @@
 /** `npm run worker`: the worker process alone, against TEMPORAL_ADDRESS and DATABASE_URL. Scale by running more. */
 import { Client, Connection } from '@temporalio/client';
-import { NativeConnection, type Worker } from '@temporalio/worker';
+import { NativeConnection, Runtime, type Worker } from '@temporalio/worker';
 import { migrate } from '../activities/postgres/migrate';
 import { createPool } from '../activities/postgres/pool';
 import { createProvider } from '../activities/providers';
@@ -37,6 +37,8 @@ export async function startWorker({ env, profile }: ServiceConfig, { temporal, d
     tuning: { shutdownGraceTime: env.WORKER_SHUTDOWN_GRACE_MS },
   });
   const done = worker.run().finally(async () => {
+    // The SDK holds its log lines up to 100 ms to sort them: out before ours say the worker has drained.
+    Runtime.instance().flushLogs();
     await connection.close();
     await clientConnection.close();
     await pool.end();
