@@ -8,13 +8,17 @@ export type { Logger };
 const REDACTED_PATHS = ['apiKey', '*.apiKey', 'TEMPORAL_API_KEY', '*.TEMPORAL_API_KEY', 'TWILIO_AUTH_TOKEN', '*.TWILIO_AUTH_TOKEN', 'authorization', '*.authorization', 'clientCertPair.key', '*.clientCertPair.key', '*.*.clientCertPair.key'];
 
 export function createLogger(level: Environment['LOG_LEVEL'], name: string): Logger {
-  return pino({
-    name,
-    level,
-    // The SDK reports failures under `error`; pino only serialises `err` by default.
-    serializers: { err: pino.stdSerializers.err, error: pino.stdSerializers.err },
-    redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
-    // "level":"info" rather than 30: readable as it is, and what log pipelines match on.
-    formatters: { level: (label) => ({ level: label }) },
-  });
+  return pino(
+    {
+      name,
+      level,
+      // The SDK reports failures under `error`; pino only serialises `err` by default.
+      serializers: { err: pino.stdSerializers.err, error: pino.stdSerializers.err },
+      redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
+      // "level":"info" rather than 30: readable as it is, and what log pipelines match on.
+      formatters: { level: (label) => ({ level: label }) },
+    },
+    // Synchronous: the last lines before process.exit ("drained, exiting", a fatal error) are never lost in a buffer.
+    pino.destination({ dest: 1, sync: true }),
+  );
 }
