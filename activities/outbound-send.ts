@@ -2,7 +2,7 @@
  * The outbound-send activity: asks the contact actor (`canSend` query) whether the message may go, checks the
  * first-message disclosures, then sends through the provider. Every decision is recorded in the outbox.
  */
-import { ApplicationFailure, Context } from '@temporalio/activity';
+import { ApplicationFailure, Context, log } from '@temporalio/activity';
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { evaluateSend } from '../workflows/domain/consent-rules';
 import { emptyContactState } from '../workflows/domain/contact-state';
@@ -109,6 +109,12 @@ export function createOutboundSendActivities({ client, outbox, programs, provide
             runId: record.runId,
           },
     ]);
+    // The activity logger adds workflowId, activityType and attempt to each line.
+    if (result.status === 'sent') {
+      log.info('message sent', { contact: request.to, businessNumber: request.from, messageType: request.type, providerMessageId: result.providerMessageId });
+    } else {
+      log.info('message refused', { contact: request.to, businessNumber: request.from, messageType: request.type, code: result.code });
+    }
     return result;
   }
 

@@ -1,5 +1,5 @@
 /** The reply activity: sends the confirmation or HELP reply the contact actor decided, exactly once per decision. */
-import { ApplicationFailure, Context } from '@temporalio/activity';
+import { ApplicationFailure, Context, log } from '@temporalio/activity';
 import { renderReply, type AccountProfile, type ReplyKind } from '../workflows/domain/settings';
 import type { ConsentLedger } from './postgres/ledger';
 import type { OutboundMessageRecord, OutboundMessages } from './postgres/outbound-messages';
@@ -63,6 +63,7 @@ export function createReplyActivities({ outbox, provider, profile, ledger }: Rep
       });
       if (record.status === 'sent' && record.providerMessageId) {
         await recordReplySent(request, record, record.providerMessageId);
+        log.info('reply already sent by an earlier attempt', { contact: record.contact, kind: request.kind, providerMessageId: record.providerMessageId });
         return { outboundMessageId: record.id, providerMessageId: record.providerMessageId, alreadySent: true };
       }
       await outbox.markSending(record.id);
@@ -76,6 +77,8 @@ export function createReplyActivities({ outbox, provider, profile, ledger }: Rep
         });
         await outbox.markSent(record.id, sent.providerMessageId, sent.status);
         await recordReplySent(request, record, sent.providerMessageId);
+        // The activity logger adds workflowId, activityType and attempt to each line.
+        log.info('reply sent', { contact: record.contact, businessNumber: record.businessNumber, kind: request.kind, providerMessageId: sent.providerMessageId });
         return { outboundMessageId: record.id, providerMessageId: sent.providerMessageId, alreadySent: false };
       } catch (error) {
         if (error instanceof ProviderRejectedError) {

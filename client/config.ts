@@ -2,6 +2,7 @@
 import { z } from 'zod';
 import { DEFAULT_KEYWORD_SETTINGS, type KeywordLanguage, type KeywordSettings } from '../workflows/domain/keywords';
 import { DEFAULT_ACCOUNT_PROFILE, DEFAULT_CONTINUE_AS_NEW_AFTER_EVENTS, type AccountProfile } from '../workflows/domain/settings';
+import { temporalConnectionOptions, type TemporalConnectionOptions } from './temporal-connection';
 
 const commaList = z
   .string()
@@ -38,11 +39,23 @@ const environmentSchema = z.object({
   TEMPORAL_ADDRESS: optionalString,
   TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
   TEMPORAL_TASK_QUEUE: z.string().min(1).default('sms-consent'),
+  // A remote cluster or Temporal Cloud: mTLS client certificate and/or API key (client/temporal-connection.ts).
+  TEMPORAL_TLS: z.preprocess(emptyAsUndefined, z.enum(['true', 'false']).optional()),
+  TEMPORAL_TLS_CERT_PATH: optionalString,
+  TEMPORAL_TLS_KEY_PATH: optionalString,
+  TEMPORAL_TLS_CA_PATH: optionalString,
+  TEMPORAL_TLS_SERVER_NAME: optionalString,
+  TEMPORAL_API_KEY: optionalString,
   TEMPORAL_CLI: optionalString,
   TEMPORAL_DEV_PORT: z.coerce.number().int().min(1).max(65535).default(7233),
   TEMPORAL_UI_PORT: z.coerce.number().int().min(1).max(65535).default(8233),
   DATA_DIR: z.string().min(1).default('.data'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  METRICS_BIND_ADDRESS: z.preprocess(
+    emptyAsUndefined,
+    z.string().regex(/^(\[[0-9a-fA-F:.]+\]|[^\s:[\]]+):\d{1,5}$/, 'must be host:port, e.g. 0.0.0.0:9464').optional(),
+  ),
+  WORKER_SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).default(10_000),
   DEFAULT_COUNTRY: z.string().length(2).toUpperCase().default('US'),
   BUSINESS_NAME: z.string().min(1).default(DEFAULT_ACCOUNT_PROFILE.businessName),
   HELP_CONTACT: z.string().min(1).default(DEFAULT_ACCOUNT_PROFILE.helpContact),
@@ -86,6 +99,12 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): ServiceConf
   if (env.SMS_PROVIDER === 'twilio' && (!env.TWILIO_ACCOUNT_SID || !env.TWILIO_AUTH_TOKEN)) {
     throw new Error('invalid configuration:\n  SMS_PROVIDER=twilio needs TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN');
   }
+  if (Boolean(env.TEMPORAL_TLS_CERT_PATH) !== Boolean(env.TEMPORAL_TLS_KEY_PATH)) {
+    throw new Error('invalid configuration:\n  TEMPORAL_TLS_CERT_PATH and TEMPORAL_TLS_KEY_PATH go together (the mTLS client certificate and its key)');
+  }
+  if (env.TEMPORAL_TLS === 'false' && (env.TEMPORAL_TLS_CERT_PATH || env.TEMPORAL_TLS_CA_PATH || env.TEMPORAL_TLS_SERVER_NAME || env.TEMPORAL_API_KEY)) {
+    throw new Error('invalid configuration:\n  TEMPORAL_TLS=false contradicts the TEMPORAL_TLS_* / TEMPORAL_API_KEY settings, which need TLS');
+  }
   return {
     env,
     profile: {
@@ -106,7 +125,12 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): ServiceConf
 }
 
 /** Where a worker or API process started on its own connects: it needs DATABASE_URL; Temporal defaults to the dev port. */
-export function standaloneEndpoints(env: Environment, role: 'worker' | 'API'): { temporalAddress: string; databaseUrl: string } {
+export async function standaloneEndpoints(env: Environment, role: 'worker' | 'API'): Promise<ServiceEndpoints> {
   if (!env.DATABASE_URL) throw new Error(`DATABASE_URL is required to run the ${role} on its own (npm start provides one)`);
-  return { temporalAddress: env.TEMPORAL_ADDRESS ?? `127.0.0.1:${env.TEMPORAL_DEV_PORT}`, databaseUrl: env.DATABASE_URL };
+  return { temporal: await temporalConnectionOptions(env), databaseUrl: env.DATABASE_URL };
+}
+
+export interface ServiceEndpoints {
+  temporal: TemporalConnectionOptions;
+  databaseUrl: string;
 }

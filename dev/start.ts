@@ -5,9 +5,14 @@
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { resolveApiAccess } from '../client/http/access';
+import { writeEndpoints } from '../client/cli/endpoints';
 import { startApi } from '../client/http/main';
 import { loadConfig } from '../client/config';
+import { createLogger } from '../client/logger';
+import { stopOnSignals } from '../client/shutdown';
+import { temporalConnectionOptions } from '../client/temporal-connection';
 import { startWorker } from '../worker/main';
+import { installWorkerRuntime } from '../worker/runtime';
 import { ensureDatabase, ensurePostgresServer } from './postgres';
 import { startDevTemporal } from './temporal-server';
 
@@ -23,9 +28,13 @@ async function main(): Promise<void> {
   const dataDir = path.resolve(env.DATA_DIR);
   await mkdir(dataDir, { recursive: true });
   const log = (message: string) => console.log(`[start] ${message}`);
+  const logger = createLogger(env.LOG_LEVEL, 'start');
+  const workerLogger = createLogger(env.LOG_LEVEL, 'worker');
+  // First: the dev server below runs on the same Runtime, so its logs and metrics go where the worker's go.
+  installWorkerRuntime(env, workerLogger);
 
   const temporal = env.TEMPORAL_ADDRESS
-    ? { address: env.TEMPORAL_ADDRESS, stop: async () => undefined }
+    ? { connection: await temporalConnectionOptions(env), stop: async () => undefined }
     : await startDevTemporal({
         dbFilename: path.join(dataDir, 'temporal.sqlite'),
         port: env.TEMPORAL_DEV_PORT,
@@ -33,36 +42,38 @@ async function main(): Promise<void> {
         uiPort: env.TEMPORAL_UI_PORT,
         namespace: env.TEMPORAL_NAMESPACE,
         log,
-      });
+      }).then((server) => ({ connection: { address: server.address }, stop: server.stop }));
   const postgres = await ensurePostgresServer({ dataDir, log });
   const databaseUrl = postgres.origin === 'DATABASE_URL' ? postgres.url : await ensureDatabase(postgres.url, DEV_DATABASE_NAME);
+  const endpoints = { temporal: temporal.connection, databaseUrl };
 
-  const worker = await startWorker(config, temporal.address, databaseUrl);
-  const api = await startApi(config, temporal.address, databaseUrl);
+  const worker = await startWorker(config, endpoints, workerLogger);
+  const api = await startApi(config, endpoints, createLogger(env.LOG_LEVEL, 'api'));
 
-  log(`Temporal:  ${temporal.address}${env.TEMPORAL_ADDRESS ? '' : ` (dev server, data in ${path.join(dataDir, 'temporal.sqlite')})`}`);
+  log(`Temporal:  ${temporal.connection.address}${env.TEMPORAL_ADDRESS ? '' : ` (dev server, data in ${path.join(dataDir, 'temporal.sqlite')})`}`);
   if (!env.TEMPORAL_ADDRESS) log(`Web UI:    http://127.0.0.1:${env.TEMPORAL_UI_PORT}/namespaces/${env.TEMPORAL_NAMESPACE}/workflows`);
   log(`Postgres:  ${redactPassword(databaseUrl)} (${postgres.origin})`);
   log(`Worker:    task queue ${env.TEMPORAL_TASK_QUEUE}, provider ${env.SMS_PROVIDER}`);
+  if (env.METRICS_BIND_ADDRESS) log(`Metrics:   http://${env.METRICS_BIND_ADDRESS}/metrics`);
   log(`HTTP API:  ${api.url}`);
+  // The operator CLI finds this service through it when DATABASE_URL / TEMPORAL_ADDRESS are not set.
+  await writeEndpoints(dataDir, { temporalAddress: temporal.connection.address, databaseUrl });
+  log(`CLI:       npx sms-consent --help (reads ${path.join(dataDir, 'endpoints.json')})`);
   log(`ready in ${((Date.now() - startedAt) / 1000).toFixed(1)} s — Ctrl-C to stop`);
 
-  let stopping = false;
-  const stop = async () => {
-    if (stopping) return;
-    stopping = true;
-    log('stopping…');
+  // The API stops accepting first, then the worker drains, then what they ran on.
+  const stopAll = async () => {
     await api.stop();
-    if (worker.worker.getState() === 'RUNNING') worker.worker.shutdown();
-    await worker.done;
+    await worker.stop();
     await temporal.stop();
     await postgres.stop();
-    process.exit(0);
   };
-  process.once('SIGINT', () => void stop());
-  process.once('SIGTERM', () => void stop());
-  // The SDK's runtime may drain the worker on the signal before our handler runs: stop the rest then too.
-  void worker.done.then(() => stop());
+  stopOnSignals(logger, 'npm start', stopAll);
+  worker.done.catch(async (error: unknown) => {
+    logger.fatal({ err: error }, 'worker failed; stopping');
+    await Promise.allSettled([api.stop(), temporal.stop(), postgres.stop()]);
+    process.exit(1);
+  });
 }
 
 function redactPassword(url: string): string {

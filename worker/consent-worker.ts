@@ -19,7 +19,7 @@ export interface ConsentWorkerOptions {
   /** a prebuilt bundle (tests build one per run); otherwise the workflows are bundled at start */
   workflowBundlePath?: string;
   identity?: string;
-  tuning?: Pick<WorkerOptions, 'maxCachedWorkflows' | 'maxConcurrentActivityTaskExecutions' | 'maxConcurrentWorkflowTaskExecutions'>;
+  tuning?: Pick<WorkerOptions, 'maxCachedWorkflows' | 'maxConcurrentActivityTaskExecutions' | 'maxConcurrentWorkflowTaskExecutions' | 'shutdownGraceTime'>;
 }
 
 /** The workflows folder; the SDK's bundler resolves its index.ts itself (works under tsx and vitest alike). */

@@ -1,18 +1,30 @@
 /** `npm run worker`: the worker process alone, against TEMPORAL_ADDRESS and DATABASE_URL. Scale by running more. */
 import { Client, Connection } from '@temporalio/client';
-import { NativeConnection } from '@temporalio/worker';
+import { NativeConnection, Runtime, type Worker } from '@temporalio/worker';
 import { migrate } from '../activities/postgres/migrate';
 import { createPool } from '../activities/postgres/pool';
 import { createProvider } from '../activities/providers';
-import { loadConfig, standaloneEndpoints, type ServiceConfig } from '../client/config';
+import { loadConfig, standaloneEndpoints, type ServiceConfig, type ServiceEndpoints } from '../client/config';
+import { createLogger, type Logger } from '../client/logger';
+import { stopOnSignals } from '../client/shutdown';
+import { connectTo, describeTemporalConnection } from '../client/temporal-connection';
 import { createConsentWorker } from './consent-worker';
+import { installWorkerRuntime } from './runtime';
 
-/** Starts polling; `done` settles once the worker has drained (the SDK shuts it down on SIGINT/SIGTERM). */
-export async function startWorker({ env, profile }: ServiceConfig, temporalAddress: string, databaseUrl: string) {
+export interface RunningWorker {
+  worker: Worker;
+  /** settles once the worker has drained and its connections and pool are closed */
+  done: Promise<void>;
+  /** stop polling, let in-flight tasks finish (WORKER_SHUTDOWN_GRACE_MS before activities are told to cancel), close */
+  stop(): Promise<void>;
+}
+
+/** Starts polling. The caller installs the Runtime first (installWorkerRuntime) and decides when to stop. */
+export async function startWorker({ env, profile }: ServiceConfig, { temporal, databaseUrl }: ServiceEndpoints, logger: Logger): Promise<RunningWorker> {
   const pool = createPool(databaseUrl);
   await migrate(pool);
-  const connection = await NativeConnection.connect({ address: temporalAddress });
-  const clientConnection = await Connection.connect({ address: temporalAddress });
+  const connection = await connectTo(temporal, (options) => NativeConnection.connect(options));
+  const clientConnection = await connectTo(temporal, (options) => Connection.connect(options));
   const client = new Client({ connection: clientConnection, namespace: env.TEMPORAL_NAMESPACE });
   const worker = await createConsentWorker({
     connection,
@@ -22,27 +34,49 @@ export async function startWorker({ env, profile }: ServiceConfig, temporalAddre
     provider: createProvider(env, pool),
     profile,
     client,
+    tuning: { shutdownGraceTime: env.WORKER_SHUTDOWN_GRACE_MS },
   });
   const done = worker.run().finally(async () => {
+    // The SDK holds its log lines up to 100 ms to sort them: out before ours say the worker has drained.
+    Runtime.instance().flushLogs();
     await connection.close();
     await clientConnection.close();
     await pool.end();
   });
-  return { worker, done };
+  logger.info(
+    { taskQueue: env.TEMPORAL_TASK_QUEUE, namespace: env.TEMPORAL_NAMESPACE, temporal: describeTemporalConnection(temporal), provider: env.SMS_PROVIDER },
+    `worker polling task queue ${env.TEMPORAL_TASK_QUEUE}`,
+  );
+  return {
+    worker,
+    done,
+    async stop() {
+      if (worker.getState() === 'RUNNING') worker.shutdown();
+      await done;
+    },
+  };
+}
+
+async function main(): Promise<void> {
+  const config = loadConfig();
+  const logger = createLogger(config.env.LOG_LEVEL, 'worker');
+  try {
+    installWorkerRuntime(config.env, logger);
+    if (config.env.METRICS_BIND_ADDRESS) logger.info(`SDK metrics for Prometheus on http://${config.env.METRICS_BIND_ADDRESS}/metrics`);
+    const running = await startWorker(config, await standaloneEndpoints(config.env, 'worker'), logger);
+    stopOnSignals(logger, 'worker', running.stop);
+    await running.done;
+  } catch (error) {
+    logger.fatal({ err: error }, 'worker failed');
+    logger.flush();
+    process.exit(1);
+  }
 }
 
 if (require.main === module) {
-  Promise.resolve()
-    .then(async () => {
-      const config = loadConfig();
-      const { env } = config;
-      const { temporalAddress, databaseUrl } = standaloneEndpoints(env, 'worker');
-      const { done } = await startWorker(config, temporalAddress, databaseUrl);
-      console.log(`worker polling task queue ${env.TEMPORAL_TASK_QUEUE} on ${temporalAddress} (namespace ${env.TEMPORAL_NAMESPACE})`);
-      return done;
-    })
-    .catch((error) => {
-      console.error(error);
-      process.exit(1);
-    });
+  main().catch((error) => {
+    // Only before the logger exists: a configuration error, said plainly.
+    console.error(error instanceof Error ? error.message : error);
+    process.exit(1);
+  });
 }

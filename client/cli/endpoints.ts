@@ -4,23 +4,25 @@
  */
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import type { Environment } from '../config';
+import type { Environment, ServiceEndpoints } from '../config';
+import { temporalConnectionOptions } from '../temporal-connection';
 
 const ENDPOINTS_FILE = 'endpoints.json';
 
-export interface ServiceEndpoints {
+/** What `npm start` writes: a local dev setup, plaintext and without secrets beyond the local database's. */
+interface WrittenEndpoints {
   temporalAddress: string;
   databaseUrl: string;
 }
 
-export async function writeEndpoints(dataDir: string, endpoints: ServiceEndpoints): Promise<void> {
+export async function writeEndpoints(dataDir: string, endpoints: WrittenEndpoints): Promise<void> {
   await writeFile(path.join(dataDir, ENDPOINTS_FILE), `${JSON.stringify(endpoints, null, 2)}\n`, { mode: 0o600 });
 }
 
 export async function resolveEndpoints(env: Environment): Promise<ServiceEndpoints> {
-  let written: Partial<ServiceEndpoints> = {};
+  let written: Partial<WrittenEndpoints> = {};
   try {
-    written = JSON.parse(await readFile(path.resolve(env.DATA_DIR, ENDPOINTS_FILE), 'utf8')) as Partial<ServiceEndpoints>;
+    written = JSON.parse(await readFile(path.resolve(env.DATA_DIR, ENDPOINTS_FILE), 'utf8')) as Partial<WrittenEndpoints>;
   } catch {
     // no npm start has run here: the environment must say
   }
@@ -28,5 +30,7 @@ export async function resolveEndpoints(env: Environment): Promise<ServiceEndpoin
   if (!databaseUrl) {
     throw new Error(`DATABASE_URL is not set and no running \`npm start\` was found (${path.join(env.DATA_DIR, ENDPOINTS_FILE)})`);
   }
-  return { temporalAddress: env.TEMPORAL_ADDRESS ?? written.temporalAddress ?? `127.0.0.1:${env.TEMPORAL_DEV_PORT}`, databaseUrl };
+  // TEMPORAL_ADDRESS (with its TLS settings) wins; else the dev server npm start ran.
+  const temporal = env.TEMPORAL_ADDRESS || !written.temporalAddress ? await temporalConnectionOptions(env) : { address: written.temporalAddress };
+  return { temporal, databaseUrl };
 }

@@ -20,6 +20,7 @@ import { OPT_OUT_SOURCES, MESSAGE_TYPES } from '../../workflows/domain/schemas';
 import { loadConfig, type ServiceConfig } from '../config';
 import { ConsentClient, InvalidInputError, NotFoundError } from '../consent-client';
 import { OPT_OUT_CSV_COLUMNS } from '../http/server';
+import { connectTo } from '../temporal-connection';
 import { resolveEndpoints } from './endpoints';
 
 export const EXIT = { ok: 0, failed: 1, invalidInput: 2, refused: 3 } as const;
@@ -30,9 +31,9 @@ const PROJECT_ROOT = path.join(__dirname, '..', '..');
 async function withConsentClient<T>(run: (consent: ConsentClient, config: ServiceConfig) => Promise<T>): Promise<T> {
   const config = loadConfig();
   const { env, keywords } = config;
-  const { temporalAddress, databaseUrl } = await resolveEndpoints(env);
+  const { temporal, databaseUrl } = await resolveEndpoints(env);
   const pool = createPool(databaseUrl, 2);
-  const connection = await Connection.connect({ address: temporalAddress });
+  const connection = await connectTo(temporal, (options) => Connection.connect(options));
   try {
     const consent = new ConsentClient({
       client: new Client({ connection, namespace: env.TEMPORAL_NAMESPACE }),

@@ -2,21 +2,28 @@
 import { Client, Connection } from '@temporalio/client';
 import { migrate } from '../../activities/postgres/migrate';
 import { createPool } from '../../activities/postgres/pool';
-import { loadConfig, standaloneEndpoints, type ServiceConfig } from '../config';
+import { loadConfig, standaloneEndpoints, type ServiceConfig, type ServiceEndpoints } from '../config';
 import { ConsentClient } from '../consent-client';
+import { createLogger, type Logger } from '../logger';
+import { stopOnSignals } from '../shutdown';
+import { connectTo, describeTemporalConnection } from '../temporal-connection';
 import { resolveApiAccess } from './access';
-import { createApiLogger } from './logger';
 import { buildApiServer } from './server';
 
-export async function startApi(config: ServiceConfig, temporalAddress: string, databaseUrl: string) {
+export interface RunningApi {
+  url: string;
+  /** stop accepting connections, finish the requests in flight, then close Temporal and Postgres */
+  stop(): Promise<void>;
+}
+
+export async function startApi(config: ServiceConfig, { temporal, databaseUrl }: ServiceEndpoints, logger: Logger): Promise<RunningApi> {
   const { env, keywords } = config;
-  const logger = createApiLogger(env.LOG_LEVEL);
   // Before any connection: a configuration that would run the API open stops here.
   const access = resolveApiAccess(env);
   for (const warning of access.warnings) logger.warn(warning);
   const pool = createPool(databaseUrl);
   await migrate(pool);
-  const connection = await Connection.connect({ address: temporalAddress });
+  const connection = await connectTo(temporal, (options) => Connection.connect(options));
   const client = new Client({ connection, namespace: env.TEMPORAL_NAMESPACE });
   const consent = new ConsentClient({
     client,
@@ -37,6 +44,7 @@ export async function startApi(config: ServiceConfig, temporalAddress: string, d
     webhooks: access.webhooks,
   });
   const url = await app.listen({ port: env.PORT, host: access.host });
+  logger.info({ url, temporal: describeTemporalConnection(temporal), namespace: env.TEMPORAL_NAMESPACE }, `API listening on ${url}`);
   return {
     url,
     async stop() {
@@ -47,21 +55,23 @@ export async function startApi(config: ServiceConfig, temporalAddress: string, d
   };
 }
 
+async function main(): Promise<void> {
+  const config = loadConfig();
+  const logger = createLogger(config.env.LOG_LEVEL, 'api');
+  try {
+    const api = await startApi(config, await standaloneEndpoints(config.env, 'API'), logger);
+    stopOnSignals(logger, 'API', api.stop);
+  } catch (error) {
+    logger.fatal({ err: error }, 'API failed to start');
+    logger.flush();
+    process.exit(1);
+  }
+}
+
 if (require.main === module) {
-  Promise.resolve()
-    .then(() => {
-      const config = loadConfig();
-      const { temporalAddress, databaseUrl } = standaloneEndpoints(config.env, 'API');
-      return startApi(config, temporalAddress, databaseUrl);
-    })
-    .then((api) => {
-      console.log(`API listening on ${api.url}`);
-      const stop = () => void api.stop().then(() => process.exit(0));
-      process.once('SIGINT', stop);
-      process.once('SIGTERM', stop);
-    })
-    .catch((error) => {
-      console.error(error);
-      process.exit(1);
-    });
+  main().catch((error) => {
+    // Only before the logger exists: a configuration error, said plainly.
+    console.error(error instanceof Error ? error.message : error);
+    process.exit(1);
+  });
 }

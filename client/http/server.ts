@@ -78,6 +78,15 @@ export function buildApiServer({ consent, client, pool, namespace, taskQueue, lo
     return reply.status(status).send({ error: code, message: status < 500 ? message : 'internal error' });
   });
 
+  // While closing (SIGTERM), a response ends its keep-alive connection; otherwise close() waits for the client to hang up.
+  let closing = false;
+  app.addHook('preClose', async () => {
+    closing = true;
+  });
+  app.addHook('onSend', async (_request, reply) => {
+    if (closing) reply.header('connection', 'close');
+  });
+
   app.get('/healthz', async (_request, reply) => {
     const report = await checkHealth(client, pool, namespace, taskQueue);
     return reply.status(report.ok ? 200 : 503).send(report);

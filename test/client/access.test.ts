@@ -2,7 +2,7 @@ import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../client/config';
 import { LOOPBACK_HOST, resolveApiAccess } from '../../client/http/access';
-import { createApiLogger } from '../../client/http/logger';
+import { createLogger } from '../../client/logger';
 
 const KEY_A = 'k-aaaaaaaaaaaaaaaaaaaaaaaa';
 const KEY_B = 'k-bbbbbbbbbbbbbbbbbbbbbbbb';
@@ -76,7 +76,7 @@ describe('API logs', () => {
   it('never carry the Authorization header or a provider signature', () => {
     const lines: string[] = [];
     const sink = new Writable({ write: (chunk, _encoding, done) => { lines.push(String(chunk)); done(); } });
-    const logger = createApiLogger('info', sink);
+    const logger = createLogger('info', 'api', sink);
     const headers = { authorization: `Bearer ${KEY_A}`, 'x-twilio-signature': 'twilio-sig-value', 'telnyx-signature-ed25519': 'telnyx-sig-value', host: 'sms.example.com' };
     logger.info({ req: { headers } }, 'request');
     logger.info({ headers }, 'webhook');

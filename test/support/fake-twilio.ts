@@ -25,6 +25,8 @@ export interface FakeTwilio {
   optedOut: Set<string>;
   /** make the next N requests fail with HTTP 500 */
   failNext(n: number): void;
+  /** hold every answer this long: a slow provider, so a test can act while a send is in flight */
+  holdMs: number;
   close(): Promise<void>;
 }
 
@@ -55,6 +57,7 @@ export async function startFakeTwilio(): Promise<FakeTwilio> {
     failNext(n: number) {
       failuresLeft = n;
     },
+    holdMs: 0,
     close: () =>
       new Promise<void>((resolve, reject) => {
         server.close((error) => (error ? reject(error) : resolve()));
@@ -74,6 +77,7 @@ export async function startFakeTwilio(): Promise<FakeTwilio> {
     }
     const form = new URLSearchParams(await readBody(request));
     fake.requests += 1;
+    if (fake.holdMs > 0) await new Promise((resolve) => setTimeout(resolve, fake.holdMs));
 
     if (failuresLeft > 0) {
       failuresLeft -= 1;
