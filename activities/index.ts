@@ -29,6 +29,6 @@ export function createActivities({ pool, provider, profile, client }: ActivityDe
     ...createLedgerActivities({ ledger, optOutList }),
     ...createReplyActivities({ outbox, provider, profile, ledger }),
     ...createOutboundSendActivities({ client, outbox, programs: new Programs(pool), provider, profile, ledger, optOutList }),
-    ...createSuppressionImportActivities({ client, imports: new SuppressionImports(pool) }),
+    ...createSuppressionImportActivities({ client, imports: new SuppressionImports(pool), optOutList }),
   };
 }

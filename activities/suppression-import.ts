@@ -7,6 +7,7 @@ import { WithStartWorkflowOperation, type Client } from '@temporalio/client';
 import { contactWorkflow, type ContactWorkflowSettings } from '../workflows/contact';
 import { contactStartOptions } from '../workflows/contact-start';
 import { applyOptOutUpdate } from '../workflows/messages';
+import type { OptOutList } from './postgres/opt-out-list';
 import type { AppliedOutcome, SuppressionImports } from './postgres/suppression-imports';
 import { parseSuppressionList, SuppressionFileError } from './suppression/csv';
 
@@ -39,9 +40,10 @@ const UPDATE_CONCURRENCY = 32;
 export interface SuppressionImportDependencies {
   client: Client;
   imports: SuppressionImports;
+  optOutList: OptOutList;
 }
 
-export function createSuppressionImportActivities({ client, imports }: SuppressionImportDependencies) {
+export function createSuppressionImportActivities({ client, imports, optOutList }: SuppressionImportDependencies) {
   return {
     async prepareSuppressionImport(importId: string): Promise<PreparedImport> {
       const file = await imports.get(importId);
@@ -65,6 +67,8 @@ export function createSuppressionImportActivities({ client, imports }: Suppressi
       const rows = await imports.validRowsAfter(importId, afterLine, limit);
       const outcomes = new Map<number, AppliedOutcome>();
       const pending = rows.filter((row) => row.outcome === 'pending');
+      // One read of the opt-out list for the batch: an actor started here need not read its own entry.
+      const listed = await optOutList.entries(pending.map((row) => row.phone));
       let next = 0;
       const applyNext = async (): Promise<void> => {
         while (next < pending.length) {
@@ -81,7 +85,7 @@ export function createSuppressionImportActivities({ client, imports }: Suppressi
               },
             ],
             startWorkflowOperation: new WithStartWorkflowOperation(contactWorkflow, {
-              ...contactStartOptions(row.phone, context.info.taskQueue, contactSettings),
+              ...contactStartOptions(row.phone, context.info.taskQueue, contactSettings, listed.get(row.phone) ?? null),
               workflowIdConflictPolicy: 'USE_EXISTING',
             }),
           });

@@ -66,6 +66,11 @@ export interface ContactWorkflowSettings {
 
 export interface ContactWorkflowInput {
   phone: string;
+  /**
+   * The contact's entry on the opt-out list, read by the starter just before starting this run (null: none), so the
+   * run need not read it again; absent: the run reads it itself. Only used on a first run.
+   */
+  listedOptOut?: OptOutRecord | null;
   /** carried across continue-as-new; absent on a contact's first run */
   state?: ContactState;
   settings?: ContactWorkflowSettings;
@@ -397,11 +402,14 @@ export class ContactActor {
   /** Keeps the Web UI's view current: search attributes for finding the contact, details for reading it. */
   publish(): void {
     const { optedOut, optOut, reviewFlags } = this.state;
-    upsertSearchAttributes([
+    // Only what changed: an upsert is a command in the history and a visibility write on the server.
+    const current = workflowInfo().typedSearchAttributes;
+    const changed = [
       { key: optedOutAttribute, value: optedOut },
       { key: needsReviewAttribute, value: reviewFlags.length > 0 },
       { key: optOutSourceAttribute, value: optOut?.source ?? null },
-    ]);
+    ].filter(({ key, value }) => (current.get(key) ?? null) !== value);
+    if (changed.length > 0) upsertSearchAttributes(changed);
     setCurrentDetails(
       optedOut && optOut
         ? `**Opted out** since ${optOut.at} (source: ${optOut.source}${optOut.businessNumber ? `, on ${optOut.businessNumber}` : ''})`
@@ -449,7 +457,7 @@ export async function contactWorkflow(input: ContactWorkflowInput): Promise<void
   actor.publish();
 
   // Handlers are set first, so a STOP arriving with this start applies at once; the list read only adds to it.
-  if (firstRun) actor.restoreOptOut(await ledgerActivities.loadOptOut(state.phone));
+  if (firstRun) actor.restoreOptOut(input.listedOptOut !== undefined ? input.listedOptOut : await ledgerActivities.loadOptOut(state.phone));
 
   const flushLedger = async () => {
     while (state.pendingLedger.length > 0) {

@@ -42,10 +42,11 @@ export class OptOutList {
     return rows[0];
   }
 
-  /** Which of these numbers are on the list now. */
-  async optedOutAmong(phones: string[]): Promise<Set<string>> {
-    const { rows } = await this.pool.query<{ phone: string }>('SELECT phone FROM opt_outs WHERE phone = ANY($1)', [phones]);
-    return new Set(rows.map((row) => row.phone));
+  /** The records of those of these numbers that are on the list now, as a new actor run starts from them. */
+  async entries(phones: string[]): Promise<Map<string, OptOutRecord>> {
+    if (phones.length === 0) return new Map();
+    const { rows } = await this.pool.query<OptOutListEntry>(`SELECT ${COLUMNS} FROM opt_outs WHERE phone = ANY($1)`, [phones]);
+    return new Map(rows.map((row) => [row.phone, toOptOutRecord(row)]));
   }
 
   /** Oldest opt-out first; keyset paging on (opted_out_at, phone), so pages stay stable while the list grows. */
