@@ -11,7 +11,7 @@ import { migrate } from '../../activities/postgres/migrate';
 import { createPool } from '../../activities/postgres/pool';
 import { dropDatabase, ensureDatabase, ensurePostgresServer } from '../../dev/postgres';
 import { startDevTemporal } from '../../dev/temporal-server';
-import { workflowsPath } from '../../worker/consent-worker';
+import { preloadedWorkflowModules, workflowsPath } from '../../worker/consent-worker';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -29,7 +29,7 @@ export default async function setup(project: TestProject) {
       ? Promise.resolve({ address: process.env.TEMPORAL_ADDRESS, stop: async () => undefined })
       : startDevTemporal({ log }),
     ensurePostgresServer({ dataDir: path.join(os.tmpdir(), 'sms-consent-test-postgres'), log }),
-    bundleWorkflowCode({ workflowsPath: workflowsPath(), logger: quietBundlerLogger }),
+    bundleWorkflowCode({ workflowsPath: workflowsPath(), preloadModules: preloadedWorkflowModules(), logger: quietBundlerLogger }),
   ]);
   const databaseName = `sms_consent_test_${Date.now()}_${process.pid}`;
   const databaseUrl = await ensureDatabase(postgres.url, databaseName);

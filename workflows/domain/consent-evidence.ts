@@ -3,84 +3,103 @@
  * Pure: the consent API validates with it, and so does the contact actor before it stores a consent.
  */
 import { z } from 'zod';
+import { lazySchema } from './lazy-schema';
 import { MAX_MESSAGE_ID_LENGTH, MESSAGE_TYPES, e164Schema, isoTimestampSchema } from './schemas';
 
 const requiredText = (max: number) => z.string().trim().min(1, 'must not be empty').max(max);
 const optionalText = (max: number) => z.string().trim().min(1, 'must not be empty').max(max).optional();
 
 /** The customer submitted a web form: what they saw, that they ticked the box themselves, and where from. */
-const webFormSourceSchema = z
-  .object({
-    kind: z.literal('web_form'),
-    formUrl: z.httpUrl({ message: 'must be an http(s) URL' }).max(2048),
-    /** the consent wording the customer saw, verbatim */
-    consentText: requiredText(2000),
-    /** required, not defaulted: a form whose box state is unknown cannot prove the customer ticked it */
-    checkboxPrechecked: z.boolean(),
-    submittedAt: isoTimestampSchema,
-    ipAddress: z.union([z.ipv4(), z.ipv6()], { message: 'must be an IPv4 or IPv6 address' }).optional(),
-    userAgent: optionalText(512),
-  })
-  .refine((source) => source.ipAddress !== undefined || source.userAgent !== undefined, {
-    message: "is required when userAgent is absent: a web form consent needs the customer's IP address or user agent",
-    path: ['ipAddress'],
-  });
+const webFormSourceSchema = lazySchema(() =>
+  z
+    .object({
+      kind: z.literal('web_form'),
+      formUrl: z.httpUrl({ message: 'must be an http(s) URL' }).max(2048),
+      /** the consent wording the customer saw, verbatim */
+      consentText: requiredText(2000),
+      /** required, not defaulted: a form whose box state is unknown cannot prove the customer ticked it */
+      checkboxPrechecked: z.boolean(),
+      submittedAt: isoTimestampSchema,
+      ipAddress: z.union([z.ipv4(), z.ipv6()], { message: 'must be an IPv4 or IPv6 address' }).optional(),
+      userAgent: optionalText(512),
+    })
+    .refine((source) => source.ipAddress !== undefined || source.userAgent !== undefined, {
+      message: "is required when userAgent is absent: a web form consent needs the customer's IP address or user agent",
+      path: ['ipAddress'],
+    }),
+);
 
 /** Consent given on a call: who took it, and the call or CRM record that backs it. */
-const verbalSourceSchema = z
-  .object({
-    kind: z.literal('verbal'),
-    /** the agent's name or e-mail */
-    takenBy: requiredText(200),
-    callId: optionalText(200),
-    crmReference: optionalText(200),
-  })
-  .refine((source) => source.callId !== undefined || source.crmReference !== undefined, {
-    message: 'is required when crmReference is absent: a verbal consent needs a call id or a CRM reference',
-    path: ['callId'],
-  });
+const verbalSourceSchema = lazySchema(() =>
+  z
+    .object({
+      kind: z.literal('verbal'),
+      /** the agent's name or e-mail */
+      takenBy: requiredText(200),
+      callId: optionalText(200),
+      crmReference: optionalText(200),
+    })
+    .refine((source) => source.callId !== undefined || source.crmReference !== undefined, {
+      message: 'is required when crmReference is absent: a verbal consent needs a call id or a CRM reference',
+      path: ['callId'],
+    }),
+);
 
-const paperFormSourceSchema = z.object({
-  kind: z.literal('paper_form'),
-  /** where the scanned or filed form can be found */
-  documentReference: requiredText(200),
-  signed: z.boolean(),
-});
+const paperFormSourceSchema = lazySchema(() =>
+  z.object({
+    kind: z.literal('paper_form'),
+    /** where the scanned or filed form can be found */
+    documentReference: requiredText(200),
+    signed: z.boolean(),
+  }),
+);
 
 /** Recorded by the contact actor itself from the contact's own text. */
-const inboundTextSourceSchema = z.object({
-  kind: z.literal('inbound_text'),
-  messageId: requiredText(MAX_MESSAGE_ID_LENGTH),
-});
+const inboundTextSourceSchema = lazySchema(() =>
+  z.object({
+    kind: z.literal('inbound_text'),
+    messageId: requiredText(MAX_MESSAGE_ID_LENGTH),
+  }),
+);
 
 // Never consent (§5), but they parse so the caller is told why they are refused rather than "invalid kind".
-const purchasedListSourceSchema = z.object({ kind: z.literal('purchased_list'), listName: optionalText(200) });
-const scrapedSourceSchema = z.object({ kind: z.literal('scraped'), origin: optionalText(200) });
-const callingOnlySourceSchema = z.object({ kind: z.literal('calling_only'), note: optionalText(1000) });
+const purchasedListSourceSchema = lazySchema(() =>
+  z.object({ kind: z.literal('purchased_list'), listName: optionalText(200) }),
+);
+const scrapedSourceSchema = lazySchema(() =>
+  z.object({ kind: z.literal('scraped'), origin: optionalText(200) }),
+);
+const callingOnlySourceSchema = lazySchema(() =>
+  z.object({ kind: z.literal('calling_only'), note: optionalText(1000) }),
+);
 
 /** consent-rules.md §5: valid opt-in sources, each with its evidence, and the claimed sources that are refused. */
-export const consentSourceSchema = z.discriminatedUnion('kind', [
-  webFormSourceSchema,
-  verbalSourceSchema,
-  paperFormSourceSchema,
-  inboundTextSourceSchema,
-  purchasedListSourceSchema,
-  scrapedSourceSchema,
-  callingOnlySourceSchema,
-]);
+export const consentSourceSchema = lazySchema(() =>
+  z.discriminatedUnion('kind', [
+    webFormSourceSchema,
+    verbalSourceSchema,
+    paperFormSourceSchema,
+    inboundTextSourceSchema,
+    purchasedListSourceSchema,
+    scrapedSourceSchema,
+    callingOnlySourceSchema,
+  ]),
+);
 export type ConsentSource = z.infer<typeof consentSourceSchema>;
 export type ConsentSourceKind = ConsentSource['kind'];
 
-export const consentInputSchema = z.object({
-  type: z.enum(['express', 'express_written']),
-  source: consentSourceSchema,
-  /** the message types this consent covers */
-  messageTypes: z.array(z.enum(MESSAGE_TYPES)).min(1, 'must name at least one message type'),
-  /** null: any business number of the account */
-  businessNumber: e164Schema.nullable().default(null),
-  program: z.string().trim().min(1, 'must not be empty').max(100).nullable().default(null),
-  grantedAt: isoTimestampSchema,
-});
+export const consentInputSchema = lazySchema(() =>
+  z.object({
+    type: z.enum(['express', 'express_written']),
+    source: consentSourceSchema,
+    /** the message types this consent covers */
+    messageTypes: z.array(z.enum(MESSAGE_TYPES)).min(1, 'must name at least one message type'),
+    /** null: any business number of the account */
+    businessNumber: e164Schema.nullable().default(null),
+    program: z.string().trim().min(1, 'must not be empty').max(100).nullable().default(null),
+    grantedAt: isoTimestampSchema,
+  }),
+);
 export type ConsentInput = z.infer<typeof consentInputSchema>;
 export type ConsentInputRaw = z.input<typeof consentInputSchema>;
 

@@ -3,6 +3,7 @@
  * defined once. Pure: runs inside the workflow sandbox as well as at the edges.
  */
 import { z } from 'zod';
+import { lazySchema } from './lazy-schema';
 
 // A missing field reads "is required" rather than zod's "expected string, received undefined".
 z.config({
@@ -10,27 +11,33 @@ z.config({
 });
 
 /** E.164: a plus, a country code that does not start with 0, at most 15 digits (ITU-T E.164). */
-export const e164Schema = z
-  .string()
-  .regex(/^\+[1-9]\d{6,14}$/, 'must be an E.164 phone number such as +14155551234');
+export const e164Schema = lazySchema(() =>
+  z
+    .string()
+    .regex(/^\+[1-9]\d{6,14}$/, 'must be an E.164 phone number such as +14155551234'),
+);
 
 /** Twilio's maximum body length (1,600 characters, ten segments); longer texts are refused, not truncated. */
 export const MAX_MESSAGE_BODY_LENGTH = 1600;
 /** Provider message ids are short (Twilio SM + 32 hex); a generous bound keeps junk out of workflow state. */
 export const MAX_MESSAGE_ID_LENGTH = 128;
 
-export const isoTimestampSchema = z.iso.datetime({ offset: true, message: 'must be an ISO 8601 timestamp' });
+export const isoTimestampSchema = lazySchema(() =>
+  z.iso.datetime({ offset: true, message: 'must be an ISO 8601 timestamp' }),
+);
 
-export const inboundMessageSchema = z.object({
-  /** the provider's id for the inbound message: duplicates of one id have no second effect */
-  messageId: z.string().trim().min(1, 'must not be empty').max(MAX_MESSAGE_ID_LENGTH),
-  /** the contact who texted */
-  from: e164Schema,
-  /** the business number the text came in on */
-  to: e164Schema,
-  body: z.string().max(MAX_MESSAGE_BODY_LENGTH, `must be at most ${MAX_MESSAGE_BODY_LENGTH} characters`),
-  receivedAt: isoTimestampSchema,
-});
+export const inboundMessageSchema = lazySchema(() =>
+  z.object({
+    /** the provider's id for the inbound message: duplicates of one id have no second effect */
+    messageId: z.string().trim().min(1, 'must not be empty').max(MAX_MESSAGE_ID_LENGTH),
+    /** the contact who texted */
+    from: e164Schema,
+    /** the business number the text came in on */
+    to: e164Schema,
+    body: z.string().max(MAX_MESSAGE_BODY_LENGTH, `must be at most ${MAX_MESSAGE_BODY_LENGTH} characters`),
+    receivedAt: isoTimestampSchema,
+  }),
+);
 export type InboundMessage = z.infer<typeof inboundMessageSchema>;
 
 /** consent-rules.md §1: where an opt-out came from. */
@@ -40,17 +47,19 @@ export type OptOutSource = (typeof OPT_OUT_SOURCES)[number];
 /** Opt-outs that arrive without an inbound text: the add-only `recordOptOut` signal. */
 export const RECORDED_OPT_OUT_SOURCES = ['suppression-import', 'operator-recorded', 'carrier'] as const;
 
-export const recordOptOutSchema = z.object({
-  source: z.enum(RECORDED_OPT_OUT_SOURCES),
-  at: isoTimestampSchema,
-  /** the business number concerned, when there is one (none for an import) */
-  businessNumber: e164Schema.nullable().default(null),
-  /** who recorded it: an operator's name or e-mail, the import id, the provider */
-  recordedBy: z.string().trim().min(1).max(200).nullable().default(null),
-  /** what backs it: a call id, an e-mail reference, an import id, a provider error code */
-  reference: z.string().trim().max(200).nullable().default(null),
-  note: z.string().max(1000).nullable().default(null),
-});
+export const recordOptOutSchema = lazySchema(() =>
+  z.object({
+    source: z.enum(RECORDED_OPT_OUT_SOURCES),
+    at: isoTimestampSchema,
+    /** the business number concerned, when there is one (none for an import) */
+    businessNumber: e164Schema.nullable().default(null),
+    /** who recorded it: an operator's name or e-mail, the import id, the provider */
+    recordedBy: z.string().trim().min(1).max(200).nullable().default(null),
+    /** what backs it: a call id, an e-mail reference, an import id, a provider error code */
+    reference: z.string().trim().max(200).nullable().default(null),
+    note: z.string().max(1000).nullable().default(null),
+  }),
+);
 export type RecordOptOut = z.infer<typeof recordOptOutSchema>;
 export type RecordOptOutInput = z.input<typeof recordOptOutSchema>;
 
@@ -59,20 +68,24 @@ export const MESSAGE_TYPES = ['transactional', 'promotional', 'conversational'] 
 export type MessageType = (typeof MESSAGE_TYPES)[number];
 
 export const FREQUENCY_PERIODS = ['day', 'week', 'month'] as const;
-export const frequencyCapSchema = z.object({ max: z.number().int().min(1), per: z.enum(FREQUENCY_PERIODS) });
+export const frequencyCapSchema = lazySchema(() =>
+  z.object({ max: z.number().int().min(1), per: z.enum(FREQUENCY_PERIODS) }),
+);
 
-export const canSendRequestSchema = z.object({
-  /** the business number the message would be sent from */
-  from: e164Schema,
-  type: z.enum(MESSAGE_TYPES),
-  /** the program the message belongs to, with its declared cap (null: no program or no cap) */
-  program: z
-    .object({ id: z.string().min(1).max(100), frequencyCap: frequencyCapSchema.nullable() })
-    .nullable()
-    .default(null),
-  /** when the send would happen: the frequency window ends here (defaults to the workflow's clock) */
-  at: isoTimestampSchema.optional(),
-});
+export const canSendRequestSchema = lazySchema(() =>
+  z.object({
+    /** the business number the message would be sent from */
+    from: e164Schema,
+    type: z.enum(MESSAGE_TYPES),
+    /** the program the message belongs to, with its declared cap (null: no program or no cap) */
+    program: z
+      .object({ id: z.string().min(1).max(100), frequencyCap: frequencyCapSchema.nullable() })
+      .nullable()
+      .default(null),
+    /** when the send would happen: the frequency window ends here (defaults to the workflow's clock) */
+    at: isoTimestampSchema.optional(),
+  }),
+);
 export type CanSendRequest = z.infer<typeof canSendRequestSchema>;
 export type CanSendRequestInput = z.input<typeof canSendRequestSchema>;
 
@@ -92,21 +105,25 @@ export const SEND_REFUSAL_CODES = ['OPTED_OUT', 'NO_CONSENT', 'MISSING_DISCLOSUR
 export type SendRefusalCode = (typeof SEND_REFUSAL_CODES)[number];
 
 /** Told to the contact after a send: first-message and frequency rules count these. */
-export const messageSentSchema = z.object({
-  idempotencyKey: z.string().min(1),
-  from: e164Schema,
-  type: z.enum(MESSAGE_TYPES),
-  program: z.string().nullable(),
-  sentAt: isoTimestampSchema,
-});
+export const messageSentSchema = lazySchema(() =>
+  z.object({
+    idempotencyKey: z.string().min(1),
+    from: e164Schema,
+    type: z.enum(MESSAGE_TYPES),
+    program: z.string().nullable(),
+    sentAt: isoTimestampSchema,
+  }),
+);
 export type MessageSent = z.infer<typeof messageSentSchema>;
 
 /** Told to the contact when a send to it was refused, so the refusal is on its record. */
-export const sendRefusedSchema = messageSentSchema.omit({ sentAt: true }).extend({
-  code: z.enum(SEND_REFUSAL_CODES),
-  reason: z.string().max(2000),
-  at: isoTimestampSchema,
-});
+export const sendRefusedSchema = lazySchema(() =>
+  messageSentSchema.omit({ sentAt: true }).extend({
+    code: z.enum(SEND_REFUSAL_CODES),
+    reason: z.string().max(2000),
+    at: isoTimestampSchema,
+  }),
+);
 export type SendRefused = z.infer<typeof sendRefusedSchema>;
 
 /** Turns zod issues into "field: reason" lines, for errors that name the field and why. */
