@@ -25,6 +25,9 @@ const telnyxPublicKeySchema = z
   .trim()
   .refine((value) => /^[A-Za-z0-9+/]+={0,2}$/.test(value) && Buffer.from(value, 'base64').length === 32, 'must be the base64 of a 32-byte Ed25519 key, as the Telnyx portal shows it');
 
+/** Contact actors a worker keeps in memory between events: each holds about 1 MB (measured), evicted ones replay. */
+export const DEFAULT_MAX_CACHED_WORKFLOWS = 250;
+
 const environmentSchema = z.object({
   NODE_ENV: z.preprocess(emptyAsUndefined, z.string().default('development')),
   PORT: z.coerce.number().int().min(0).max(65535).default(8080),
@@ -56,6 +59,8 @@ const environmentSchema = z.object({
     z.string().regex(/^(\[[0-9a-fA-F:.]+\]|[^\s:[\]]+):\d{1,5}$/, 'must be host:port, e.g. 0.0.0.0:9464').optional(),
   ),
   WORKER_SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).default(10_000),
+  /** contact actors a worker keeps in memory (about 1 MB each); more are replayed from history when next used */
+  WORKER_MAX_CACHED_WORKFLOWS: z.coerce.number().int().min(2).default(DEFAULT_MAX_CACHED_WORKFLOWS),
   DEFAULT_COUNTRY: z.string().length(2).toUpperCase().default('US'),
   BUSINESS_NAME: z.string().min(1).default(DEFAULT_ACCOUNT_PROFILE.businessName),
   HELP_CONTACT: z.string().min(1).default(DEFAULT_ACCOUNT_PROFILE.helpContact),

@@ -4,6 +4,7 @@ import { Worker, type NativeConnection, type WorkerOptions } from '@temporalio/w
 import type { Client } from '@temporalio/client';
 import type { Pool } from 'pg';
 import { createActivities } from '../activities';
+import { DEFAULT_MAX_CACHED_WORKFLOWS } from '../client/config';
 import type { SmsProvider } from '../activities/providers/provider';
 import type { AccountProfile } from '../workflows/domain/settings';
 
@@ -49,6 +50,9 @@ export async function createConsentWorker(options: ConsentWorkerOptions): Promis
       ? { workflowBundle: { codePath: workflowBundlePath } }
       : { workflowsPath: workflowsPath(), bundlerOptions: { preloadModules: preloadedWorkflowModules() } }),
     activities: createActivities({ pool, provider, profile, client }),
+    // The SDK's default sizes the cache from the heap limit (thousands of actors here), and each cached actor holds
+    // about 1 MB: measured, a 100,000-row import grew the worker past 3 GB. Evicted actors replay when next used.
+    maxCachedWorkflows: DEFAULT_MAX_CACHED_WORKFLOWS,
     ...tuning,
   });
 }

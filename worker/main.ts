@@ -34,7 +34,7 @@ export async function startWorker({ env, profile }: ServiceConfig, { temporal, d
     provider: createProvider(env, pool),
     profile,
     client,
-    tuning: { shutdownGraceTime: env.WORKER_SHUTDOWN_GRACE_MS },
+    tuning: { shutdownGraceTime: env.WORKER_SHUTDOWN_GRACE_MS, maxCachedWorkflows: env.WORKER_MAX_CACHED_WORKFLOWS },
   });
   const done = worker.run().finally(async () => {
     // The SDK holds its log lines up to 100 ms to sort them: out before ours say the worker has drained.
