@@ -62,7 +62,7 @@ export function createSuppressionImportActivities({ client, imports, optOutList 
 
     async applySuppressionBatch({ importId, afterLine, limit, contactSettings }: ApplyBatchRequest): Promise<AppliedBatch> {
       const context = Context.current();
-      const file = await imports.get(importId);
+      const file = await imports.describe(importId);
       if (!file) throw ApplicationFailure.nonRetryable(`suppression import ${importId} has no stored file`, 'UnknownImport');
       const rows = await imports.validRowsAfter(importId, afterLine, limit);
       const outcomes = new Map<number, AppliedOutcome>();

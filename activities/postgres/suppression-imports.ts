@@ -43,6 +43,15 @@ export class SuppressionImports {
     return rows[0];
   }
 
+  /** Who imports it and from which file, without the file itself (read for every batch). */
+  async describe(id: string): Promise<Pick<SuppressionImportFile, 'fileName' | 'recordedBy'> | undefined> {
+    const { rows } = await this.pool.query<Pick<SuppressionImportFile, 'fileName' | 'recordedBy'>>(
+      `SELECT file_name AS "fileName", recorded_by AS "recordedBy" FROM suppression_imports WHERE id = $1`,
+      [id],
+    );
+    return rows[0];
+  }
+
   /** Writes the parsed rows; a retried call (after a crash) finds them there and writes nothing twice. */
   async saveRows(importId: string, rows: SuppressionRow[]): Promise<void> {
     for (let start = 0; start < rows.length; start += INSERT_CHUNK) {
