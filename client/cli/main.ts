@@ -235,12 +235,15 @@ export function exitCodeFor(error: unknown): number {
   return EXIT.failed;
 }
 
-if (require.main === module || process.argv[1]?.endsWith('bin.cjs')) {
+/** Runs the CLI on these arguments and exits with its code (bin.cjs and `npm run cli` call this). */
+export function runCli(argv: string[] = process.argv): void {
   buildProgram()
-    .parseAsync(process.argv)
+    .parseAsync(argv)
     .catch((error: unknown) => {
       const code = exitCodeFor(error);
       if (!(error instanceof CommanderError)) process.stderr.write(`error: ${error instanceof Error ? error.message : String(error)}\n`);
       process.exit(code);
     });
 }
+
+if (require.main === module) runCli();

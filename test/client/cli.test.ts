@@ -98,5 +98,9 @@ describe('sms-consent CLI', () => {
     const help = await cli('status', '--help');
     expect(help.code).toBe(0);
     expect(help.stdout).toMatch(/Usage: sms-consent status/);
+
+    // As the README says to run it: through the package's bin, with npx.
+    const viaNpx = await run('npx', ['--no-install', 'sms-consent', 'import', '--help'], { cwd: path.join(__dirname, '..', '..'), timeout: 60_000 });
+    expect(viaNpx.stdout).toMatch(/Usage: sms-consent import \[options\] <file.csv>/);
   });
 });
