@@ -4,9 +4,9 @@ import { NativeConnection, Runtime, type Worker } from '@temporalio/worker';
 import { migrate } from '../activities/postgres/migrate';
 import { createPool } from '../activities/postgres/pool';
 import { createProvider } from '../activities/providers';
-import { loadConfig, standaloneEndpoints, type ServiceConfig, type ServiceEndpoints } from '../client/config';
-import { createLogger, type Logger } from '../client/logger';
-import { stopOnSignals } from '../client/shutdown';
+import { standaloneEndpoints, type ServiceConfig, type ServiceEndpoints } from '../client/config';
+import type { Logger } from '../client/logger';
+import { runServiceProcess, stopOnSignals } from '../client/shutdown';
 import { connectTo, describeTemporalConnection } from '../client/temporal-connection';
 import { createConsentWorker } from './consent-worker';
 import { installWorkerRuntime } from './runtime';
@@ -57,26 +57,12 @@ export async function startWorker({ env, profile }: ServiceConfig, { temporal, d
   };
 }
 
-async function main(): Promise<void> {
-  const config = loadConfig();
-  const logger = createLogger(config.env.LOG_LEVEL, 'worker');
-  try {
+if (require.main === module) {
+  runServiceProcess('worker', async (config, logger) => {
     installWorkerRuntime(config.env, logger);
     if (config.env.METRICS_BIND_ADDRESS) logger.info(`SDK metrics for Prometheus on http://${config.env.METRICS_BIND_ADDRESS}/metrics`);
     const running = await startWorker(config, await standaloneEndpoints(config.env, 'worker'), logger);
     stopOnSignals(logger, 'worker', running.stop);
     await running.done;
-  } catch (error) {
-    logger.fatal({ err: error }, 'worker failed');
-    logger.flush();
-    process.exit(1);
-  }
-}
-
-if (require.main === module) {
-  main().catch((error) => {
-    // Only before the logger exists: a configuration error, said plainly.
-    console.error(error instanceof Error ? error.message : error);
-    process.exit(1);
   });
 }

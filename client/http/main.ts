@@ -2,10 +2,10 @@
 import { Client, Connection } from '@temporalio/client';
 import { migrate } from '../../activities/postgres/migrate';
 import { createPool } from '../../activities/postgres/pool';
-import { loadConfig, standaloneEndpoints, type ServiceConfig, type ServiceEndpoints } from '../config';
+import { standaloneEndpoints, type ServiceConfig, type ServiceEndpoints } from '../config';
 import { ConsentClient } from '../consent-client';
-import { createLogger, type Logger } from '../logger';
-import { stopOnSignals } from '../shutdown';
+import type { Logger } from '../logger';
+import { runServiceProcess, stopOnSignals } from '../shutdown';
 import { connectTo, describeTemporalConnection } from '../temporal-connection';
 import { resolveApiAccess } from './access';
 import { buildApiServer } from './server';
@@ -55,23 +55,9 @@ export async function startApi(config: ServiceConfig, { temporal, databaseUrl }:
   };
 }
 
-async function main(): Promise<void> {
-  const config = loadConfig();
-  const logger = createLogger(config.env.LOG_LEVEL, 'api');
-  try {
+if (require.main === module) {
+  runServiceProcess('api', async (config, logger) => {
     const api = await startApi(config, await standaloneEndpoints(config.env, 'API'), logger);
     stopOnSignals(logger, 'API', api.stop);
-  } catch (error) {
-    logger.fatal({ err: error }, 'API failed to start');
-    logger.flush();
-    process.exit(1);
-  }
-}
-
-if (require.main === module) {
-  main().catch((error) => {
-    // Only before the logger exists: a configuration error, said plainly.
-    console.error(error instanceof Error ? error.message : error);
-    process.exit(1);
   });
 }
