@@ -19,8 +19,25 @@ export interface ConsentWorkerOptions {
   /** a prebuilt bundle (tests build one per run); otherwise the workflows are bundled at start */
   workflowBundlePath?: string;
   identity?: string;
-  tuning?: Pick<WorkerOptions, 'maxCachedWorkflows' | 'maxConcurrentActivityTaskExecutions' | 'maxConcurrentWorkflowTaskExecutions'>;
+  tuning?: ConsentWorkerTuning;
 }
+
+/** The worker settings an operator (or the benchmark) may tune; everything else is fixed by the code. */
+export type ConsentWorkerTuning = Pick<
+  WorkerOptions,
+  | 'maxCachedWorkflows'
+  | 'maxConcurrentWorkflowTaskExecutions'
+  | 'maxConcurrentActivityTaskExecutions'
+  | 'maxConcurrentLocalActivityExecutions'
+  | 'workflowTaskPollerBehavior'
+  | 'activityTaskPollerBehavior'
+>;
+
+/**
+ * The tuning a worker gets unless told otherwise, measured with `npm run bench` on 2 cores (README, Performance).
+ * Left to the SDK's defaults for now.
+ */
+export const DEFAULT_WORKER_TUNING: ConsentWorkerTuning = {};
 
 /** The workflows folder; the SDK's bundler resolves its index.ts itself (works under tsx and vitest alike). */
 export function workflowsPath(): string {
@@ -36,6 +53,7 @@ export async function createConsentWorker(options: ConsentWorkerOptions): Promis
     ...(identity ? { identity } : {}),
     ...(workflowBundlePath ? { workflowBundle: { codePath: workflowBundlePath } } : { workflowsPath: workflowsPath() }),
     activities: createActivities({ pool, provider, profile, client }),
+    ...DEFAULT_WORKER_TUNING,
     ...tuning,
   });
 }
