@@ -20,8 +20,26 @@ export interface ConsentWorkerOptions {
   /** a prebuilt bundle (tests build one per run); otherwise the workflows are bundled at start */
   workflowBundlePath?: string;
   identity?: string;
-  tuning?: Pick<WorkerOptions, 'maxCachedWorkflows' | 'maxConcurrentActivityTaskExecutions' | 'maxConcurrentWorkflowTaskExecutions' | 'shutdownGraceTime'>;
+  tuning?: ConsentWorkerTuning;
 }
+
+/** The worker settings an operator (or the benchmark) may tune; everything else is fixed by the code. */
+export type ConsentWorkerTuning = Pick<
+  WorkerOptions,
+  | 'maxCachedWorkflows'
+  | 'maxConcurrentWorkflowTaskExecutions'
+  | 'maxConcurrentActivityTaskExecutions'
+  | 'maxConcurrentLocalActivityExecutions'
+  | 'workflowTaskPollerBehavior'
+  | 'activityTaskPollerBehavior'
+  | 'shutdownGraceTime'
+>;
+
+/**
+ * The tuning a worker gets unless told otherwise, measured with `npm run bench` on 2 cores (README, Performance).
+ * Left to the SDK's defaults for now.
+ */
+export const DEFAULT_WORKER_TUNING: ConsentWorkerTuning = {};
 
 /** The workflows folder; the SDK's bundler resolves its index.ts itself (works under tsx and vitest alike). */
 export function workflowsPath(): string {
@@ -31,11 +49,11 @@ export function workflowsPath(): string {
 /**
  * Stateless modules evaluated once per worker thread and shared by every workflow (the SDK's `preloadModules`),
  * instead of once per workflow execution. Profiled: evaluating zod's schema machinery for each new contact actor
- * was most of the CPU of starting one. Only modules with no per-workflow state may be listed here: zod (its one
- * global, the error map set by `z.config`, is the same for every workflow) and our pure domain rules.
+ * was most of the CPU of starting one. Only modules with no per-workflow state may be listed: zod (its one global,
+ * the error map set by `z.config`, is the same for every workflow). Our schema modules cannot be: the SDK freezes
+ * shared modules, and zod schemas define properties on themselves when first used.
  */
 export function preloadedWorkflowModules(): string[] {
-  const domain = (name: string) => path.join(workflowsPath(), 'domain', name);
   return ['zod'];
 }
 
@@ -53,6 +71,7 @@ export async function createConsentWorker(options: ConsentWorkerOptions): Promis
     // The SDK's default sizes the cache from the heap limit (thousands of actors here), and each cached actor holds
     // about 1 MB: measured, a 100,000-row import grew the worker past 3 GB. Evicted actors replay when next used.
     maxCachedWorkflows: DEFAULT_MAX_CACHED_WORKFLOWS,
+    ...DEFAULT_WORKER_TUNING,
     ...tuning,
   });
 }
