@@ -2,7 +2,7 @@
  * `npm run bench`: how fast consent is enforced, each scenario set beside its baseline measured in the same run.
  *
  *   npm run bench                           every scenario, full sizes (within ~15 minutes on 2 idle cores)
- *   npm run bench -- --quick                reduced sizes (within ~3 minutes)
+ *   npm run bench -- --quick                reduced sizes (meant to fit in 3 minutes; measured here: longer, see README)
  *   npm run bench -- --only import,send-check
  *   npm run bench -- --only import --import-rows 100000
  *   npm run bench -- --repetitions 5 --tuning '{"maxCachedWorkflows":500}'
