@@ -16,7 +16,7 @@ import { createPool } from '../activities/postgres/pool';
 import { ConsentClient } from '../client/consent-client';
 import { dropDatabase, ensureDatabase, ensurePostgresServer } from '../dev/postgres';
 import { startDevTemporal } from '../dev/temporal-server';
-import { workflowsPath, type ConsentWorkerTuning } from '../worker/consent-worker';
+import { preloadedWorkflowModules, workflowsPath, type ConsentWorkerTuning } from '../worker/consent-worker';
 import { startBenchWorker, type BenchWorker } from './worker-handle';
 import type { BenchWorkerConfig } from './worker-process';
 
@@ -78,7 +78,8 @@ export async function startBenchEnvironment(log: (message: string) => void): Pro
             extraArgs: [...SQLITE_PRAGMAS.flatMap((pragma) => ['--sqlite-pragma', pragma]), '--metrics-port', String(serverMetricsPort)],
           }),
       ensurePostgresServer({ dataDir: path.join(os.tmpdir(), 'sms-consent-bench-postgres'), log }),
-      bundleWorkflowCode({ workflowsPath: workflowsPath(), logger: quietBundlerLogger }),
+      // The production worker's bundle exactly: its preloaded modules too (else each actor re-evaluates zod).
+      bundleWorkflowCode({ workflowsPath: workflowsPath(), preloadModules: preloadedWorkflowModules(), logger: quietBundlerLogger }),
       bundleWorkflowCode({ workflowsPath: path.join(__dirname, 'workflows'), logger: quietBundlerLogger }),
     ]);
     stops.push(() => temporal.stop());
