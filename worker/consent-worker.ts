@@ -48,13 +48,13 @@ export function workflowsPath(): string {
 
 /**
  * Stateless modules evaluated once per worker thread and shared by every workflow (the SDK's `preloadModules`),
- * instead of once per workflow execution. Profiled: evaluating zod's schema machinery for each new contact actor
- * was most of the CPU of starting one. Only modules with no per-workflow state may be listed: zod (its one global,
- * the error map set by `z.config`, is the same for every workflow). Our schema modules cannot be: the SDK freezes
- * shared modules, and zod schemas define properties on themselves when first used.
+ * instead of once per workflow execution: zod, configured, through workflows/domain/zod.ts (why a path, not 'zod'),
+ * and the keyword classifier, so the normalised keyword sets are built once per thread, not once per contact. The
+ * SDK deep-freezes shared modules, so only modules with no per-workflow state qualify. Our schema modules do not:
+ * zod schemas define properties on themselves when first used.
  */
 export function preloadedWorkflowModules(): string[] {
-  return ['zod'];
+  return [path.join(workflowsPath(), 'domain', 'zod'), path.join(workflowsPath(), 'domain', 'keywords')];
 }
 
 export async function createConsentWorker(options: ConsentWorkerOptions): Promise<Worker> {
