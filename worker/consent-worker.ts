@@ -48,13 +48,15 @@ export function workflowsPath(): string {
 
 /**
  * Stateless modules evaluated once per worker thread and shared by every workflow (the SDK's `preloadModules`),
- * instead of once per workflow execution: zod, configured, through workflows/domain/zod.ts (why a path, not 'zod'),
- * and the keyword classifier, so the normalised keyword sets are built once per thread, not once per contact. The
- * SDK deep-freezes shared modules, so only modules with no per-workflow state qualify. Our schema modules do not:
- * zod schemas define properties on themselves when first used.
+ * instead of once per workflow execution: the keyword classifier, so its normalised keyword sets are built once per
+ * thread rather than for each contact. The SDK deep-freezes what a shared module exports, so only our own modules
+ * whose exports are never written qualify. Not zod, although evaluating it is the largest share of starting an actor
+ * (profiled): it writes `lastIndex` on its exported patterns (IP addresses, URL host names) on every check, which
+ * fails once they are frozen, and a bare `'zod'` here was silently dropped by the bundler (zod declares no side
+ * effects), which is why an earlier build that listed it never actually shared it.
  */
 export function preloadedWorkflowModules(): string[] {
-  return [path.join(workflowsPath(), 'domain', 'zod'), path.join(workflowsPath(), 'domain', 'keywords')];
+  return [path.join(workflowsPath(), 'domain', 'keywords')];
 }
 
 export async function createConsentWorker(options: ConsentWorkerOptions): Promise<Worker> {

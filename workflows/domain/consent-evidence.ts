@@ -2,7 +2,7 @@
  * consent-rules.md §5: what an express consent must carry as evidence, and which claimed consents are refused.
  * Pure: the consent API validates with it, and so does the contact actor before it stores a consent.
  */
-import { z } from './zod';
+import { z } from 'zod';
 import { lazySchema } from './lazy-schema';
 import { MAX_MESSAGE_ID_LENGTH, MESSAGE_TYPES, e164Schema, isoTimestampSchema } from './schemas';
 
