@@ -48,15 +48,13 @@ export function workflowsPath(): string {
 
 /**
  * Stateless modules evaluated once per worker thread and shared by every workflow (the SDK's `preloadModules`),
- * instead of once per workflow execution: the keyword classifier, so its normalised keyword sets are built once per
- * thread rather than for each contact. The SDK deep-freezes what a shared module exports, so only our own modules
- * whose exports are never written qualify. Not zod, although evaluating it is the largest share of starting an actor
- * (profiled): it writes `lastIndex` on its exported patterns (IP addresses, URL host names) on every check, which
- * fails once they are frozen, and a bare `'zod'` here was silently dropped by the bundler (zod declares no side
- * effects), which is why an earlier build that listed it never actually shared it.
+ * instead of once per workflow execution: zod, configured (workflows/domain/zod.ts says why by path and what
+ * sharing it forbids), and the keyword classifier, so its normalised keyword sets are built once per thread. The SDK
+ * deep-freezes what a shared module exports. Our schema modules cannot be shared: zod schemas define properties on
+ * themselves when first used.
  */
 export function preloadedWorkflowModules(): string[] {
-  return [path.join(workflowsPath(), 'domain', 'keywords')];
+  return [path.join(workflowsPath(), 'domain', 'zod'), path.join(workflowsPath(), 'domain', 'keywords')];
 }
 
 export async function createConsentWorker(options: ConsentWorkerOptions): Promise<Worker> {

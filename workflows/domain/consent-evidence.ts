@@ -2,7 +2,7 @@
  * consent-rules.md §5: what an express consent must carry as evidence, and which claimed consents are refused.
  * Pure: the consent API validates with it, and so does the contact actor before it stores a consent.
  */
-import { z } from 'zod';
+import { ownPattern, z } from './zod';
 import { lazySchema } from './lazy-schema';
 import { MAX_MESSAGE_ID_LENGTH, MESSAGE_TYPES, e164Schema, isoTimestampSchema } from './schemas';
 
@@ -14,13 +14,17 @@ const webFormSourceSchema = lazySchema(() =>
   z
     .object({
       kind: z.literal('web_form'),
-      formUrl: z.httpUrl({ message: 'must be an http(s) URL' }).max(2048),
+      formUrl: z.url({ protocol: /^https?$/, hostname: ownPattern(z.regexes.domain), message: 'must be an http(s) URL' }).max(2048),
       /** the consent wording the customer saw, verbatim */
       consentText: requiredText(2000),
       /** required, not defaulted: a form whose box state is unknown cannot prove the customer ticked it */
       checkboxPrechecked: z.boolean(),
       submittedAt: isoTimestampSchema,
-      ipAddress: z.union([z.ipv4(), z.ipv6()], { message: 'must be an IPv4 or IPv6 address' }).optional(),
+      ipAddress: z
+        .union([z.string().regex(ownPattern(z.regexes.ipv4)), z.string().regex(ownPattern(z.regexes.ipv6))], {
+          message: 'must be an IPv4 or IPv6 address',
+        })
+        .optional(),
       userAgent: optionalText(512),
     })
     .refine((source) => source.ipAddress !== undefined || source.userAgent !== undefined, {

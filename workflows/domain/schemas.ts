@@ -2,13 +2,8 @@
  * The shapes of every message that crosses a boundary (HTTP, client library, signal, query),
  * defined once. Pure: runs inside the workflow sandbox as well as at the edges.
  */
-import { z } from 'zod';
 import { lazySchema } from './lazy-schema';
-
-// A missing field reads "is required" rather than zod's "expected string, received undefined".
-z.config({
-  customError: (issue) => (issue.code === 'invalid_type' && issue.input === undefined ? 'is required' : undefined),
-});
+import { z } from './zod';
 
 /** E.164: a plus, a country code that does not start with 0, at most 15 digits (ITU-T E.164). */
 export const e164Schema = lazySchema(() =>
