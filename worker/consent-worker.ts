@@ -36,10 +36,16 @@ export type ConsentWorkerTuning = Pick<
 >;
 
 /**
- * The tuning a worker gets unless told otherwise, measured with `npm run bench` on 2 cores (README, Performance).
- * Left to the SDK's defaults for now.
+ * The tuning a worker gets unless told otherwise, stated so `npm run bench` can print what it ran with (README,
+ * Performance). The slots are the SDK's own defaults, kept after benchmarking on 2 cores; the cache is ours: the SDK
+ * sizes it from the heap limit (thousands of actors), and a 100,000-row import then grew the worker past 3 GB.
  */
-export const DEFAULT_WORKER_TUNING: ConsentWorkerTuning = {};
+export const DEFAULT_WORKER_TUNING = {
+  maxCachedWorkflows: DEFAULT_MAX_CACHED_WORKFLOWS,
+  maxConcurrentWorkflowTaskExecutions: 40,
+  maxConcurrentActivityTaskExecutions: 100,
+  maxConcurrentLocalActivityExecutions: 100,
+} satisfies ConsentWorkerTuning;
 
 /** The workflows folder; the SDK's bundler resolves its index.ts itself (works under tsx and vitest alike). */
 export function workflowsPath(): string {
@@ -68,9 +74,7 @@ export async function createConsentWorker(options: ConsentWorkerOptions): Promis
       ? { workflowBundle: { codePath: workflowBundlePath } }
       : { workflowsPath: workflowsPath(), bundlerOptions: { preloadModules: preloadedWorkflowModules() } }),
     activities: createActivities({ pool, provider, profile, client }),
-    // The SDK's default sizes the cache from the heap limit (thousands of actors here), and each cached actor holds
-    // about 1 MB: measured, a 100,000-row import grew the worker past 3 GB. Evicted actors replay when next used.
-    maxCachedWorkflows: DEFAULT_MAX_CACHED_WORKFLOWS,
+    // Evicted actors replay from their history when next used.
     ...DEFAULT_WORKER_TUNING,
     ...tuning,
   });
