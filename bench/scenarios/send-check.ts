@@ -16,10 +16,7 @@ export const sendCheck: Scenario = {
   id: 'send-check',
   title: 'Send check (canSend)',
   async run(context: ScenarioContext) {
-    const { env, log } = context;
-    // Each repetition already gives thousands of samples per figure (and restarts two workers twice): two are enough
-    // for a p99, and a third would push the full run past its 15 minutes on 2 cores.
-    const repetitions = Math.min(context.repetitions, 2);
+    const { env, repetitions, log } = context;
     const contactCount = Number(context.options['send-check-contacts'] ?? (context.quick ? 100 : 500));
     const warmCalls = { 1: contactCount, 32: contactCount * 4 };
     // "Warm" means in the worker's cache: both workers get room for every contact (and say so) if the run's tuning has less.

@@ -16,8 +16,9 @@ import { noopSignal, noopWorkflow } from '../workflows';
 
 /** As activities/suppression-import.ts's UPDATE_CONCURRENCY, so the baseline keeps as many calls in flight. */
 const BASELINE_CONCURRENCY = 32;
-/** Rates are also taken per window, so one long run still gives a median and a tail. */
-const WINDOW_SECONDS = 10;
+/** Rates are also taken per window, so one long run still gives a median and a tail; 30 s spans several of the
+ * import's 500-row batches (its progress moves a batch at a time, so a 10 s window could see none finish). */
+const WINDOW_SECONDS = 30;
 
 export const suppressionImport: Scenario = {
   id: 'import',
