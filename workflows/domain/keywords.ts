@@ -97,6 +97,11 @@ export function normaliseInboundText(text: string): string {
   if (PLAIN_ASCII.test(text)) {
     return text.replace(APOSTROPHES, '').toUpperCase().replace(/[^A-Z0-9]+/g, ' ').trim();
   }
+  return normaliseUnicodeText(text);
+}
+
+/** normaliseInboundText without its ASCII shortcut: every step, for any text (exported so a test holds the two equal) */
+export function normaliseUnicodeText(text: string): string {
   return (
     text
       // Removed before NFKC, which would turn the acute accent into a space plus a combining mark.
