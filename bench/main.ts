@@ -1,7 +1,7 @@
 /**
  * `npm run bench`: how fast consent is enforced, each scenario set beside its baseline measured in the same run.
  *
- *   npm run bench                           every scenario, full sizes (11.2 minutes measured on 2 cores)
+ *   npm run bench                           every scenario, full sizes (11.2 and 12.5 minutes measured on 2 cores)
  *   npm run bench -- --quick                reduced sizes (2.1 to 2.7 minutes measured)
  *   npm run bench -- --only import,send-check
  *   npm run bench -- --only import --import-rows 100000 --import-baseline-rows 10000
