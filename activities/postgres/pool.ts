@@ -1,10 +1,20 @@
-/** One pg pool per process; an idle-client error is logged, never allowed to crash the worker. */
+/**
+ * One pg pool per process. A dropped connection (a Postgres restart: FATAL 57P01) is an error for the query in
+ * flight to retry, never a process exit: every client, idle or checked out, has an error listener.
+ */
 import { Pool } from 'pg';
 
 export function createPool(connectionString: string, max = 10): Pool {
   const pool = new Pool({ connectionString, max });
   pool.on('error', (error) => {
     console.error(`postgres pool: idle client error: ${error.message}`);
+  });
+  // The pool's own listener covers idle clients only; it is removed while a client is checked out (pool.connect()),
+  // and an 'error' event with no listener ends the process.
+  pool.on('connect', (client) => {
+    client.on('error', (error) => {
+      console.error(`postgres pool: client error: ${error.message}`);
+    });
   });
   return pool;
 }
