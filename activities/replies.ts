@@ -1,5 +1,6 @@
 /** The reply activity: sends the confirmation or HELP reply the contact actor decided, exactly once per decision. */
 import { ApplicationFailure, Context, log } from '@temporalio/activity';
+import type { LedgerEntry } from '../workflows/domain/ledger';
 import { renderReply, type AccountProfile, type ReplyKind } from '../workflows/domain/settings';
 import type { ConsentLedger } from './postgres/ledger';
 import type { OutboundMessageRecord, OutboundMessages } from './postgres/outbound-messages';
@@ -20,6 +21,8 @@ export interface SendReplyResult {
   providerMessageId: string;
   /** true when an earlier attempt had already sent it, so this one sent nothing */
   alreadySent: boolean;
+  /** the reply_sent entry, when the ledger could not take it: the actor appends it */
+  unrecordedEvidence?: LedgerEntry;
 }
 
 export interface ReplyDependencies {
@@ -30,21 +33,34 @@ export interface ReplyDependencies {
 }
 
 export function createReplyActivities({ outbox, provider, profile, ledger }: ReplyDependencies) {
-  /** §8: the confirmation itself is evidence; keyed by the reply, so the retry of a sent reply adds nothing. */
-  async function recordReplySent(request: SendReplyRequest, record: OutboundMessageRecord, providerMessageId: string): Promise<void> {
-    await ledger.append([
-      {
-        key: `${request.idempotencyKey}:sent`,
-        contact: request.contact,
-        event: 'reply_sent',
-        occurredAt: new Date().toISOString(),
-        businessNumber: request.businessNumber,
-        source: request.kind,
-        evidence: { body: record.body, inboundMessageId: request.inboundMessageId, providerMessageId, provider: record.provider },
-        workflowId: record.workflowId,
-        runId: record.runId,
-      },
-    ]);
+  /**
+   * §8: the confirmation itself is evidence; keyed by the reply, so the retry of a sent reply adds nothing. A ledger
+   * that cannot be written now does not hold the reply up: the entry goes back to the actor, whose own ledger loop
+   * appends it durably (with the same key) once Postgres takes it.
+   */
+  async function recordReplySent(request: SendReplyRequest, record: OutboundMessageRecord, providerMessageId: string): Promise<LedgerEntry | undefined> {
+    const entry = replySentEntry(request, record, providerMessageId);
+    try {
+      await ledger.append([entry]);
+      return undefined;
+    } catch (error) {
+      log.warn('reply_sent evidence handed back to the actor: the ledger append failed', { contact: request.contact, error: String(error) });
+      return entry;
+    }
+  }
+
+  function replySentEntry(request: SendReplyRequest, record: OutboundMessageRecord, providerMessageId: string): LedgerEntry {
+    return {
+      key: `${request.idempotencyKey}:sent`,
+      contact: request.contact,
+      event: 'reply_sent',
+      occurredAt: new Date().toISOString(),
+      businessNumber: request.businessNumber,
+      source: request.kind,
+      evidence: { body: record.body, inboundMessageId: request.inboundMessageId, providerMessageId, provider: record.provider },
+      workflowId: record.workflowId,
+      runId: record.runId,
+    };
   }
 
   return {
@@ -62,9 +78,9 @@ export function createReplyActivities({ outbox, provider, profile, ledger }: Rep
         runId: execution?.runId ?? null,
       });
       if (record.status === 'sent' && record.providerMessageId) {
-        await recordReplySent(request, record, record.providerMessageId);
+        const unrecordedEvidence = await recordReplySent(request, record, record.providerMessageId);
         log.info('reply already sent by an earlier attempt', { contact: record.contact, kind: request.kind, providerMessageId: record.providerMessageId });
-        return { outboundMessageId: record.id, providerMessageId: record.providerMessageId, alreadySent: true };
+        return { outboundMessageId: record.id, providerMessageId: record.providerMessageId, alreadySent: true, ...(unrecordedEvidence ? { unrecordedEvidence } : {}) };
       }
       await outbox.markSending(record.id);
       try {
@@ -76,10 +92,10 @@ export function createReplyActivities({ outbox, provider, profile, ledger }: Rep
           body: record.body,
         });
         await outbox.markSent(record.id, sent.providerMessageId, sent.status);
-        await recordReplySent(request, record, sent.providerMessageId);
+        const unrecordedEvidence = await recordReplySent(request, record, sent.providerMessageId);
         // The activity logger adds workflowId, activityType and attempt to each line.
         log.info('reply sent', { contact: record.contact, businessNumber: record.businessNumber, kind: request.kind, providerMessageId: sent.providerMessageId });
-        return { outboundMessageId: record.id, providerMessageId: sent.providerMessageId, alreadySent: false };
+        return { outboundMessageId: record.id, providerMessageId: sent.providerMessageId, alreadySent: false, ...(unrecordedEvidence ? { unrecordedEvidence } : {}) };
       } catch (error) {
         if (error instanceof ProviderRejectedError) {
           await outbox.markError(record.id, error.code, error.message, !error.retryable);

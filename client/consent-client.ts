@@ -20,6 +20,7 @@ import { Programs, type Program } from '../activities/postgres/programs';
 import { SuppressionImports, type InvalidImportRow } from '../activities/postgres/suppression-imports';
 import { parseSuppressionList, SuppressionFileError } from '../activities/suppression/csv';
 import { stateUnavailableEntry } from '../workflows/domain/ledger';
+import { storableText } from '../workflows/domain/storable';
 import { suppressionImportWorkflowId, type SuppressionImportProgress } from '../workflows/domain/suppression-import';
 import { suppressionImportWorkflow } from '../workflows/suppression-import';
 import { checkConsentEvidence, type ConsentInput, type ConsentRefusalRule } from '../workflows/domain/consent-evidence';
@@ -125,8 +126,7 @@ export class ConsentClient {
 
   /** Durably hands one inbound text to its contact's actor, starting the actor if this is the contact's first event. */
   async handleInbound(input: z.input<EdgeSchemas['inboundMessage']>): Promise<InboundAccepted> {
-    const parsed = parse(this.schemas.inboundMessage, input);
-    const message: InboundMessage = { ...parsed, receivedAt: parsed.receivedAt ?? new Date().toISOString() };
+    const message: InboundMessage = parse(this.schemas.inboundMessage, input);
     const workflowId = await this.signalContact(message.from, inboundMessageSignal.name, message);
     const classification = classifyInbound(message.body, this.options.workflowSettings?.keywords);
     return { contact: message.from, workflowId, message, classification };
@@ -180,6 +180,8 @@ export class ConsentClient {
     options: z.input<EdgeSchemas['suppressionImport']>,
   ): Promise<{ importId: string; workflowId: string; created: boolean }> {
     const { column, recordedBy, fileName, importId = randomUUID() } = parse(this.schemas.suppressionImport, options);
+    // A NUL byte or a lone surrogate in the file cannot be stored; U+FFFD makes its row invalid, not the import.
+    content = storableText(content);
     try {
       parseSuppressionList(content, column);
     } catch (error) {

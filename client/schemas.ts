@@ -9,16 +9,49 @@ import { parseFrequency } from '../workflows/domain/disclosures';
 import {
   canSendRequestSchema,
   e164Schema,
-  inboundMessageSchema,
+  inboundMessageFieldsSchema,
   isoTimestampSchema,
   MAX_MESSAGE_BODY_LENGTH,
   MESSAGE_TYPES,
   OPT_OUT_SOURCES,
   recordOptOutSchema,
+  settleInbound,
+  storableTextField,
 } from '../workflows/domain/schemas';
+import { isIsoTimestampShape, timestampProblem, unstorableReason } from '../workflows/domain/storable';
 
 /** A day (2026-11-27, midnight UTC) or an ISO 8601 timestamp, for date-range filters. */
-const dayOrTimestampSchema = z.union([isoTimestampSchema, z.iso.date()], { error: 'must be a date (2026-11-27) or an ISO 8601 timestamp' });
+const dayOrTimestampSchema = z.string().superRefine((value, ctx) => {
+  const problem = timestampProblem(value, { dayAllowed: true });
+  if (problem) ctx.addIssue({ code: 'custom', message: problem });
+});
+
+/** Clock skew allowed on times a caller says something happened at (an opt-out taken by phone, a consent). */
+const FUTURE_SKEW_MS = 5 * 60 * 1000;
+const pastTimestampSchema = isoTimestampSchema.refine((value) => Date.parse(value) <= Date.now() + FUTURE_SKEW_MS, 'must not be in the future');
+
+/** Text the engine sends as it is: what cannot be stored or carried is refused, never changed behind the sender's back. */
+const sendableText = (max: number) =>
+  z
+    .string()
+    .min(1, 'must not be empty')
+    .max(max, `must be at most ${max} characters`)
+    .superRefine((value, ctx) => {
+      const reason = unstorableReason(value);
+      if (reason) ctx.addIssue({ code: 'custom', message: reason });
+    });
+
+/** Keys become workflow ids and outbox keys: printable characters only. */
+const idempotencyKeySchema = z
+  .string()
+  .trim()
+  .min(1, 'must not be empty')
+  .max(200, 'must be at most 200 characters')
+  .regex(/^[^\u0000-\u001f\u007f]+$/, 'must not contain control characters')
+  .superRefine((value, ctx) => {
+    const reason = unstorableReason(value);
+    if (reason) ctx.addIssue({ code: 'custom', message: reason });
+  });
 const importIdSchema = z.string().trim().regex(/^[A-Za-z0-9_-]{1,100}$/, 'must be letters, digits, - or _ (at most 100)');
 
 const programIdSchema = z.string().trim().regex(/^[a-z0-9][a-z0-9_-]{0,99}$/i, 'must be letters, digits, - or _ (at most 100)');
@@ -49,14 +82,17 @@ export function edgeSchemas(defaultCountry: string) {
   return {
     phone,
     /** `receivedAt` defaults to the moment the edge accepted the message. */
-    inboundMessage: inboundMessageSchema.extend({
-      from: phone,
-      to: phone,
-      receivedAt: isoTimestampSchema.optional(),
-    }),
+    inboundMessage: inboundMessageFieldsSchema
+      .extend({
+        from: phone,
+        to: phone,
+        receivedAt: z.string().refine(isIsoTimestampShape, 'must be an ISO 8601 timestamp with a UTC offset').optional(),
+      })
+      // An instant the engine cannot use (or far from its clock) is replaced by the edge's clock, never refused.
+      .transform((message) => settleInbound(message, new Date(), { window: true })),
     recordOptOut: recordOptOutSchema.extend({
       businessNumber: phone.nullable().default(null),
-      at: isoTimestampSchema.optional(),
+      at: pastTimestampSchema.optional(),
     }),
     canSend: canSendRequestSchema.pick({ from: true, type: true }).extend({ from: phone, program: programIdSchema.optional() }),
     contactParams: z.object({ phone }),
@@ -64,26 +100,26 @@ export function edgeSchemas(defaultCountry: string) {
     sendMessage: z.object({
       to: phone,
       from: phone,
-      body: z.string().min(1, 'must not be empty').max(MAX_MESSAGE_BODY_LENGTH, `must be at most ${MAX_MESSAGE_BODY_LENGTH} characters`),
+      body: sendableText(MAX_MESSAGE_BODY_LENGTH),
       type: z.enum(MESSAGE_TYPES),
       program: programIdSchema.nullable().default(null),
-      idempotencyKey: z.string().trim().min(1).max(200).optional(),
+      idempotencyKey: idempotencyKeySchema.optional(),
       appendDisclosures: z.boolean().default(false),
     }),
     /** POST /v1/consents and client.recordConsent: the workflow's own consent schema, with the contact and edge phones */
     recordConsent: consentInputSchema.extend({
       phone,
       businessNumber: phone.nullable().default(null),
-      grantedAt: isoTimestampSchema.optional(),
+      grantedAt: pastTimestampSchema.optional(),
     }),
     /** POST /v1/opt-outs: an opt-out received by another channel (a call, an e-mail), with who recorded it */
     addOptOut: z.object({
       phone,
-      recordedBy: z.string().trim().min(1, 'must say who recorded it').max(200),
-      note: z.string().trim().max(1000).nullable().default(null),
-      reference: z.string().trim().max(200).nullable().default(null),
+      recordedBy: storableTextField({ min: 1, max: 200, empty: 'must say who recorded it' }),
+      note: storableTextField({ max: 1000 }).nullable().default(null),
+      reference: storableTextField({ max: 200 }).nullable().default(null),
       businessNumber: phone.nullable().default(null),
-      at: isoTimestampSchema.optional(),
+      at: pastTimestampSchema.optional(),
     }),
     /** GET /v1/opt-outs */
     optOutList: z.object({
@@ -102,9 +138,9 @@ export function edgeSchemas(defaultCountry: string) {
     /** POST /v1/opt-outs/import (query string or multipart fields) and client.importSuppressionList */
     suppressionImport: z.object({
       /** the header name or 1-based position of the column holding the numbers; default the first */
-      column: z.string().trim().min(1).max(100).optional(),
-      recordedBy: z.string().trim().min(1, 'must say who imports the list').max(200),
-      fileName: z.string().trim().max(255).optional(),
+      column: storableTextField({ min: 1, max: 100 }).optional(),
+      recordedBy: storableTextField({ min: 1, max: 200, empty: 'must say who imports the list' }),
+      fileName: storableTextField({ max: 255 }).optional(),
       /** the same id twice is one import: a re-submitted request starts nothing new */
       importId: importIdSchema.optional(),
     }),
@@ -112,8 +148,8 @@ export function edgeSchemas(defaultCountry: string) {
     /** POST /v1/programs */
     program: z.object({
       id: programIdSchema,
-      businessName: z.string().trim().min(1).max(100),
-      description: z.string().trim().min(1).max(200),
+      businessName: storableTextField({ min: 1, max: 100 }),
+      description: storableTextField({ min: 1, max: 200 }),
       frequency: z
         .string()
         .trim()

@@ -144,7 +144,7 @@ export class ContactActor {
         return this.resubscribe(message);
       case 'help':
         this.state.counts.helpRequests += 1;
-        this.record('help_requested', message.receivedAt, message.to, null, { text: message.body, messageId: message.messageId });
+        this.record('help_requested', message.receivedAt, message.to, null, inboundEvidence(message));
         return this.queueReply('help', message);
       case 'needs_review':
         return this.flagForReview(message, classification.matched);
@@ -290,6 +290,7 @@ export class ContactActor {
           note: null,
         },
         false,
+        inboundEvidence(message),
       );
     }
     // consent-rules.md §3: exactly one confirmation per opt-out, on the thread the STOP came in on.
@@ -299,25 +300,21 @@ export class ContactActor {
     }
   }
 
-  private optOut(record: OptOutRecord, confirmed: boolean): void {
+  private optOut(record: OptOutRecord, confirmed: boolean, inbound?: Record<string, unknown>): void {
     this.consentActSeen = true;
     this.state.optedOut = true;
     this.state.optOut = record;
     this.state.optOutConfirmed = confirmed;
     this.state.counts.optOuts += 1;
     const { source, at, businessNumber, ...evidence } = record;
-    this.record('opt_out', at, businessNumber, source, evidence);
+    this.record('opt_out', at, businessNumber, source, { ...evidence, ...inbound });
     this.publish();
   }
 
   private resubscribe(message: InboundMessage): void {
     this.consentActSeen = true;
     if (this.state.optedOut && this.state.optOut) {
-      this.record('resubscribe', message.receivedAt, message.to, null, {
-        text: message.body,
-        messageId: message.messageId,
-        endedOptOut: this.state.optOut,
-      });
+      this.record('resubscribe', message.receivedAt, message.to, null, { ...inboundEvidence(message), endedOptOut: this.state.optOut });
       this.state.pastOptOuts = [
         ...this.state.pastOptOuts,
         { optOut: this.state.optOut, endedAt: message.receivedAt, endedByMessageId: message.messageId },
@@ -335,7 +332,7 @@ export class ContactActor {
 
   private flagForReview(message: InboundMessage, matched: string | null): void {
     this.state.counts.reviewFlags += 1;
-    this.record('review_flagged', message.receivedAt, message.to, null, { text: message.body, messageId: message.messageId, matched });
+    this.record('review_flagged', message.receivedAt, message.to, null, { ...inboundEvidence(message), matched });
     this.state.reviewFlags = [
       ...this.state.reviewFlags,
       { messageId: message.messageId, businessNumber: message.to, body: message.body, matched, receivedAt: message.receivedAt },
@@ -429,6 +426,16 @@ export function isStateLoading(error: unknown): boolean {
   return false;
 }
 
+/** What an inbound text leaves as evidence: the text as stored, and what arrived when it had to be changed. */
+function inboundEvidence(message: InboundMessage): Record<string, unknown> {
+  return {
+    text: message.body,
+    messageId: message.messageId,
+    ...(message.originalBody ? { originalText: message.originalBody } : {}),
+    ...(message.receivedAtClaimed !== undefined ? { receivedAtClaimed: message.receivedAtClaimed } : {}),
+  };
+}
+
 function summarise(error: Parameters<typeof describeIssues>[0]): string {
   return describeIssues(error).map((issue) => `${issue.field}: ${issue.message}`).join('; ');
 }
@@ -467,33 +474,44 @@ export async function contactWorkflow(input: ContactWorkflowInput): Promise<void
     }
   };
 
-  const continueAsNewAfter = settings.continueAsNewAfterEvents ?? DEFAULT_CONTINUE_AS_NEW_AFTER_EVENTS;
-  const rotationDue = () => workflowInfo().continueAsNewSuggested || workflowInfo().historyLength >= continueAsNewAfter;
-
-  for (;;) {
-    await condition(() => state.pendingReplies.length > 0 || state.pendingLedger.length > 0 || rotationDue());
-    await flushLedger();
-    // Replies go out in the order they were decided, each exactly once (idempotency key from the inbound id).
+  // Replies go out in the order they were decided, each exactly once (idempotency key from the inbound id).
+  const sendPendingReplies = async () => {
     while (state.pendingReplies.length > 0) {
       const pending = state.pendingReplies[0]!;
       const reply: SendReplyRequest = { ...pending, contact: state.phone };
       try {
-        await replyActivities.sendReply.executeWithOptions(
+        const sent = await replyActivities.sendReply.executeWithOptions(
           { ...REPLY_ACTIVITY_OPTIONS, summary: `${REPLY_LABELS[reply.kind]} to ${state.phone} from ${reply.businessNumber}` },
           [reply],
         );
+        if (sent.unrecordedEvidence) state.pendingLedger.push(sent.unrecordedEvidence);
         actor.replyDelivered();
       } catch (error) {
         actor.replyFailed(error, reply);
       }
       state.pendingReplies.shift();
-      await flushLedger();
     }
-    if (rotationDue()) {
-      await condition(allHandlersFinished);
-      if (state.pendingReplies.length === 0 && state.pendingLedger.length === 0) {
-        await continueAsNew<typeof contactWorkflow>({ phone: state.phone, state, settings });
-      }
+  };
+
+  // Evidence never waits behind a reply (a provider outage retries one for a day), nor a reply behind the ledger
+  // (a database outage): each has a loop of its own, and both must be idle before the history rotates.
+  let ledgerBusy = false;
+  let repliesBusy = false;
+  const runWhenPending = async (pending: () => boolean, work: () => Promise<void>, busy: (value: boolean) => void) => {
+    for (;;) {
+      await condition(pending);
+      busy(true);
+      await work();
+      busy(false);
     }
-  }
+  };
+  void runWhenPending(() => state.pendingLedger.length > 0, flushLedger, (value) => (ledgerBusy = value));
+  void runWhenPending(() => state.pendingReplies.length > 0, sendPendingReplies, (value) => (repliesBusy = value));
+
+  const continueAsNewAfter = settings.continueAsNewAfterEvents ?? DEFAULT_CONTINUE_AS_NEW_AFTER_EVENTS;
+  const rotationDue = () => workflowInfo().continueAsNewSuggested || workflowInfo().historyLength >= continueAsNewAfter;
+  const idle = () => !ledgerBusy && !repliesBusy && state.pendingReplies.length === 0 && state.pendingLedger.length === 0;
+
+  await condition(() => rotationDue() && idle() && allHandlersFinished());
+  await continueAsNew<typeof contactWorkflow>({ phone: state.phone, state, settings });
 }

@@ -1,5 +1,6 @@
 /** The outbox: one row per outbound message, keyed by its idempotency key. */
 import type { Pool } from 'pg';
+import { storableText } from '../../workflows/domain/storable';
 import { FINAL_DELIVERY_STATUSES } from '../providers/provider';
 
 export type OutboundStatus = 'pending' | 'sending' | 'sent' | 'failed' | 'refused';
@@ -67,6 +68,7 @@ export class OutboundMessages {
        SELECT ${COLUMNS} FROM inserted
        UNION ALL
        SELECT ${COLUMNS} FROM outbound_messages WHERE idempotency_key = $1 AND NOT EXISTS (SELECT 1 FROM inserted)`,
+      // The edges keep NUL and lone surrogates out already; a row that cannot be written would retry for a day.
       [
         message.idempotencyKey,
         message.contact,
@@ -79,7 +81,7 @@ export class OutboundMessages {
         message.runId,
         message.messageType ?? null,
         message.program ?? null,
-      ],
+      ].map((value) => (typeof value === 'string' ? storableText(value) : value)),
     );
     return rows[0]!;
   }

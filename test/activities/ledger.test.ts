@@ -73,8 +73,8 @@ describe('the ledger is append-only in the database', () => {
   it('appending the same entries again (a retry) stores nothing twice', async () => {
     const contact = uniquePhone();
     const entry = { key: `test:${contact}:1`, contact, event: 'help_requested' as const, occurredAt: new Date().toISOString(), businessNumber: null, source: null, evidence: {}, workflowId: null, runId: null };
-    expect(await ledger.append([entry])).toEqual({ inserted: 1 });
-    expect(await ledger.append([entry])).toEqual({ inserted: 0 });
+    expect(await ledger.append([entry])).toEqual({ inserted: 1, sanitised: 0 });
+    expect(await ledger.append([entry])).toEqual({ inserted: 0, sanitised: 0 });
     expect(await ledgerEvents(contact)).toEqual(['help_requested']);
   });
 });

@@ -4,17 +4,18 @@
  */
 import { ownPattern, z } from './zod';
 import { lazySchema } from './lazy-schema';
-import { MAX_MESSAGE_ID_LENGTH, MESSAGE_TYPES, e164Schema, isoTimestampSchema } from './schemas';
+import { storableText } from './storable';
+import { MAX_MESSAGE_ID_LENGTH, MESSAGE_TYPES, e164Schema, isoTimestampSchema, storableTextField } from './schemas';
 
-const requiredText = (max: number) => z.string().trim().min(1, 'must not be empty').max(max);
-const optionalText = (max: number) => z.string().trim().min(1, 'must not be empty').max(max).optional();
+const requiredText = (max: number) => storableTextField({ min: 1, max });
+const optionalText = (max: number) => storableTextField({ min: 1, max }).optional();
 
 /** The customer submitted a web form: what they saw, that they ticked the box themselves, and where from. */
 const webFormSourceSchema = lazySchema(() =>
   z
     .object({
       kind: z.literal('web_form'),
-      formUrl: z.url({ protocol: /^https?$/, hostname: ownPattern(z.regexes.domain), message: 'must be an http(s) URL' }).max(2048),
+      formUrl: z.url({ protocol: /^https?$/, hostname: ownPattern(z.regexes.domain), message: 'must be an http(s) URL' }).max(2048).transform(storableText),
       /** the consent wording the customer saw, verbatim */
       consentText: requiredText(2000),
       /** required, not defaulted: a form whose box state is unknown cannot prove the customer ticked it */
@@ -100,7 +101,7 @@ export const consentInputSchema = lazySchema(() =>
     messageTypes: z.array(z.enum(MESSAGE_TYPES)).min(1, 'must name at least one message type'),
     /** null: any business number of the account */
     businessNumber: e164Schema.nullable().default(null),
-    program: z.string().trim().min(1, 'must not be empty').max(100).nullable().default(null),
+    program: storableTextField({ min: 1, max: 100 }).nullable().default(null),
     grantedAt: isoTimestampSchema,
   }),
 );

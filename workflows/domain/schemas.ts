@@ -3,6 +3,7 @@
  * defined once. Pure: runs inside the workflow sandbox as well as at the edges.
  */
 import { lazySchema } from './lazy-schema';
+import { originalText, storableText, timestampProblem, type OriginalText } from './storable';
 import { z } from './zod';
 
 /** E.164: a plus, a country code that does not start with 0, at most 15 digits (ITU-T E.164). */
@@ -16,24 +17,92 @@ export const e164Schema = lazySchema(() =>
 export const MAX_MESSAGE_BODY_LENGTH = 1600;
 /** Provider message ids are short (Twilio SM + 32 hex); a generous bound keeps junk out of workflow state. */
 export const MAX_MESSAGE_ID_LENGTH = 128;
+/** How much of a receivedAt the engine could not use is kept as evidence of what the caller claimed. */
+export const MAX_CLAIMED_TIMESTAMP_LENGTH = 100;
+/** An inbound text's receivedAt may be this far ahead of the edge's clock (clock skew), and this far behind it. */
+export const RECEIVED_AT_MAX_AHEAD_MS = 5 * 60 * 1000;
+export const RECEIVED_AT_MAX_BEHIND_MS = 30 * 24 * 60 * 60 * 1000;
 
+/** A real, storable instant: ISO 8601 with a UTC offset within ±14:00, a day that exists, 1990–2099 (storable.ts). */
 export const isoTimestampSchema = lazySchema(() =>
-  z.iso.datetime({ offset: true, message: 'must be an ISO 8601 timestamp' }),
+  z.string({ error: 'must be an ISO 8601 timestamp' }).superRefine((value, ctx) => {
+    const problem = timestampProblem(value);
+    if (problem) ctx.addIssue({ code: 'custom', message: problem });
+  }),
 );
 
-export const inboundMessageSchema = lazySchema(() =>
+/**
+ * Free text that is kept as evidence or shown to operators (a note, who recorded it, a reference): NUL and lone
+ * surrogates, which no store can hold, become U+FFFD rather than failing a write later.
+ */
+export function storableTextField({ min = 0, max, empty = 'must not be empty' }: { min?: number; max: number; empty?: string }) {
+  const text = z.string().trim().max(max, `must be at most ${max} characters`);
+  return (min > 0 ? text.min(min, empty) : text).transform(storableText);
+}
+
+/** An inbound text as it crosses a boundary, before its time and text are settled (inboundMessageSchema). */
+export const inboundMessageFieldsSchema = lazySchema(() =>
   z.object({
     /** the provider's id for the inbound message: duplicates of one id have no second effect */
-    messageId: z.string().trim().min(1, 'must not be empty').max(MAX_MESSAGE_ID_LENGTH),
+    messageId: storableTextField({ min: 1, max: MAX_MESSAGE_ID_LENGTH }),
     /** the contact who texted */
     from: e164Schema,
     /** the business number the text came in on */
     to: e164Schema,
     body: z.string().max(MAX_MESSAGE_BODY_LENGTH, `must be at most ${MAX_MESSAGE_BODY_LENGTH} characters`),
-    receivedAt: isoTimestampSchema,
+    /** never a reason to drop a text: one the engine cannot use is replaced by its own clock (settleInbound) */
+    receivedAt: z.string().optional(),
+    /** set by settleInbound: the receivedAt the caller claimed, when the engine used its own clock instead */
+    receivedAtClaimed: z.string().max(MAX_CLAIMED_TIMESTAMP_LENGTH).optional(),
+    /** set by settleInbound: the text exactly as it arrived, when it had to be changed to be stored */
+    originalBody: z
+      .object({ encoding: z.literal('utf16le-base64'), value: z.string().max(4 * MAX_MESSAGE_BODY_LENGTH), changed: z.string().max(200) })
+      .optional(),
   }),
 );
-export type InboundMessage = z.infer<typeof inboundMessageSchema>;
+
+/**
+ * consent-rules.md §1: an opt-out is never refused because of its text or its clock. A body with characters no store
+ * can hold is stored normalised, with the original kept (base64) for the evidence; a receivedAt that is not a real
+ * instant (or, at the edge, lies outside [now − 30 days, now + 5 minutes]) is replaced by `now`, and the claim kept.
+ */
+export function settleInbound<T extends z.output<typeof inboundMessageFieldsSchema>>(
+  message: T,
+  now: Date,
+  { window = false }: { window?: boolean } = {},
+): T & InboundMessage {
+  const body = storableText(message.body);
+  const claimed = message.receivedAt;
+  let receivedAt = claimed;
+  if (claimed === undefined || timestampProblem(claimed) !== undefined) receivedAt = undefined;
+  else if (window) {
+    const offset = Date.parse(claimed) - now.getTime();
+    if (offset > RECEIVED_AT_MAX_AHEAD_MS || offset < -RECEIVED_AT_MAX_BEHIND_MS) receivedAt = undefined;
+  }
+  return {
+    ...message,
+    body,
+    receivedAt: receivedAt ?? now.toISOString(),
+    ...(receivedAt === undefined && claimed !== undefined
+      ? { receivedAtClaimed: message.receivedAtClaimed ?? storableText(claimed.slice(0, MAX_CLAIMED_TIMESTAMP_LENGTH)) }
+      : {}),
+    ...(body !== message.body ? { originalBody: originalText(message.body) } : {}),
+  };
+}
+
+/** What the contact actor takes: the workflow's clock stands in for a receivedAt that is not a real instant. */
+export const inboundMessageSchema = lazySchema(() => inboundMessageFieldsSchema.transform((message) => settleInbound(message, new Date())));
+
+export interface InboundMessage {
+  messageId: string;
+  from: string;
+  to: string;
+  /** storable: NUL and lone surrogates replaced (originalBody then holds what arrived) */
+  body: string;
+  receivedAt: string;
+  receivedAtClaimed?: string;
+  originalBody?: OriginalText;
+}
 
 /** consent-rules.md §1: where an opt-out came from. */
 export const OPT_OUT_SOURCES = ['keyword', 'revocation', 'suppression-import', 'operator-recorded', 'carrier'] as const;
@@ -49,10 +118,10 @@ export const recordOptOutSchema = lazySchema(() =>
     /** the business number concerned, when there is one (none for an import) */
     businessNumber: e164Schema.nullable().default(null),
     /** who recorded it: an operator's name or e-mail, the import id, the provider */
-    recordedBy: z.string().trim().min(1).max(200).nullable().default(null),
+    recordedBy: storableTextField({ min: 1, max: 200 }).nullable().default(null),
     /** what backs it: a call id, an e-mail reference, an import id, a provider error code */
-    reference: z.string().trim().max(200).nullable().default(null),
-    note: z.string().max(1000).nullable().default(null),
+    reference: storableTextField({ max: 200 }).nullable().default(null),
+    note: storableTextField({ max: 1000 }).nullable().default(null),
   }),
 );
 export type RecordOptOut = z.infer<typeof recordOptOutSchema>;
@@ -115,7 +184,7 @@ export type MessageSent = z.infer<typeof messageSentSchema>;
 export const sendRefusedSchema = lazySchema(() =>
   messageSentSchema.omit({ sentAt: true }).extend({
     code: z.enum(SEND_REFUSAL_CODES),
-    reason: z.string().max(2000),
+    reason: storableTextField({ max: 2000 }),
     at: isoTimestampSchema,
   }),
 );

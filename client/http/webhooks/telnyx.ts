@@ -4,7 +4,7 @@
  */
 import { createPublicKey, verify, type KeyObject } from 'node:crypto';
 import { z } from 'zod';
-import { inboundMessageSchema, MAX_MESSAGE_ID_LENGTH } from '../../../workflows/domain/schemas';
+import { inboundMessageFieldsSchema, MAX_MESSAGE_ID_LENGTH } from '../../../workflows/domain/schemas';
 import { InvalidInputError } from '../../consent-client';
 import type { EdgeSchemas } from '../../schemas';
 import { readPayload, type ProviderEvent, type SignedRequest, type Verification, type WebhookVerifier } from './provider-webhook';
@@ -60,11 +60,11 @@ const telnyxEnvelopeSchema = z.object({
 
 function telnyxReceivedSchema(schemas: EdgeSchemas) {
   return z.object({
-    id: inboundMessageSchema.shape.messageId,
+    id: inboundMessageFieldsSchema.shape.messageId,
     from: z.object({ phone_number: schemas.phone }),
     to: z.array(z.object({ phone_number: schemas.phone })).min(1, 'must name the business number'),
     // An MMS with no text has a null or empty text: still a message from the contact.
-    text: inboundMessageSchema.shape.body.nullish().transform((text) => text ?? ''),
+    text: inboundMessageFieldsSchema.shape.body.nullish().transform((text) => text ?? ''),
   });
 }
 

@@ -6,7 +6,7 @@
 import { createHmac } from 'node:crypto';
 import { z } from 'zod';
 import type { DeliveryStatusUpdate } from '../../../activities/postgres/outbound-messages';
-import { inboundMessageSchema, MAX_MESSAGE_ID_LENGTH } from '../../../workflows/domain/schemas';
+import { inboundMessageFieldsSchema, MAX_MESSAGE_ID_LENGTH } from '../../../workflows/domain/schemas';
 import type { EdgeSchemas } from '../../schemas';
 import { secretsMatch } from '../secret-compare';
 import { readPayload, type InboundText, type SignedRequest, type Verification, type WebhookVerifier } from './provider-webhook';
@@ -41,11 +41,11 @@ export function createTwilioVerifier(authToken: string): WebhookVerifier {
 /** The fields of Twilio's inbound-message webhook the engine reads; the others (NumMedia, FromCity, ...) are ignored. */
 function twilioInboundFormSchema(schemas: EdgeSchemas) {
   return z.object({
-    MessageSid: inboundMessageSchema.shape.messageId,
+    MessageSid: inboundMessageFieldsSchema.shape.messageId,
     From: schemas.phone,
     To: schemas.phone,
     // A picture with no text arrives with an empty Body: still a message from the contact.
-    Body: inboundMessageSchema.shape.body.default(''),
+    Body: inboundMessageFieldsSchema.shape.body.default(''),
   });
 }
 
