@@ -2,6 +2,7 @@
 import type { Pool } from 'pg';
 import type { OptOutRecord } from '../../workflows/domain/contact-state';
 import type { OptOutSource } from '../../workflows/domain/schemas';
+import { isPermanentDataError } from './errors';
 
 export interface OptOutListEntry {
   phone: string;
@@ -64,12 +65,18 @@ export class OptOutList {
       const { at, phone } = decodeCursor(cursor);
       where.push(`(opted_out_at, phone) > (${param(at)}::timestamptz, ${param(phone)})`);
     }
-    const { rows } = await this.pool.query<OptOutListEntry & { atExact: string }>(
-      `SELECT ${COLUMNS}, opted_out_at::text AS "atExact" FROM opt_outs
-       ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''}
-       ORDER BY opted_out_at, phone LIMIT ${param(limit + 1)}`,
-      params,
-    );
+    const { rows } = await this.pool
+      .query<OptOutListEntry & { atExact: string }>(
+        `SELECT ${COLUMNS}, opted_out_at::text AS "atExact" FROM opt_outs
+         ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''}
+         ORDER BY opted_out_at, phone LIMIT ${param(limit + 1)}`,
+        params,
+      )
+      .catch((error: unknown) => {
+        // A cursor of the right shape can still name a day that does not exist (February 31st).
+        if (cursor && isPermanentDataError(error)) throw new InvalidCursorError();
+        throw error;
+      });
     const page = rows.slice(0, limit);
     const last = page.at(-1);
     return {
@@ -109,10 +116,14 @@ function encodeCursor(at: string, phone: string): string {
   return Buffer.from(JSON.stringify([at, phone])).toString('base64url');
 }
 
+/** timestamptz as Postgres prints it in UTC sessions and others: 2026-11-27 10:00:00.123456+00, offsets to ±15:59. */
+const CURSOR_AT = /^(19|20)\d\d-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01]) ([01]\d|2[0-3]):[0-5]\d:[0-5]\d(\.\d{1,6})?[+-](0\d|1[0-5])(:[0-5]\d)?$/;
+
 function decodeCursor(cursor: string): { at: string; phone: string } {
   try {
     const [at, phone] = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as [unknown, unknown];
-    if (typeof at === 'string' && typeof phone === 'string') return { at, phone };
+    // Only what encodeCursor writes reaches SQL: Postgres' own timestamptz text, and an E.164 number.
+    if (typeof at === 'string' && CURSOR_AT.test(at) && typeof phone === 'string' && /^\+[1-9]\d{6,14}$/.test(phone)) return { at, phone };
   } catch {
     // fall through
   }

@@ -1,7 +1,8 @@
 /** The HTTP API: inbound texts in, contact state and send decisions out. Every input validated by the shared schemas. */
+import { randomUUID } from 'node:crypto';
 import { Readable } from 'node:stream';
 import multipart from '@fastify/multipart';
-import type { Client } from '@temporalio/client';
+import { isGrpcServiceError, type Client } from '@temporalio/client';
 import { stringify } from 'csv-stringify';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import {
@@ -39,11 +40,44 @@ export const MAX_IMPORT_BYTES = 32 * 1024 * 1024;
 /** Columns of the opt-out list's CSV export, in order; the first is what an import reads back. */
 export const OPT_OUT_CSV_COLUMNS = ['phone', 'optedOutAt', 'businessNumber', 'source', 'recordedBy', 'reference', 'note'] as const;
 
+const RECEIVED_AT_NOTE =
+  'receivedAt was not a real instant within 30 days before and 5 minutes after the engine received the text: the engine used its own clock, and keeps the claim as evidence';
+
+/** Connection failures of Postgres or Temporal: worth a retry by the client, not a bug of ours. */
+function isDependencyUnavailable(error: unknown): boolean {
+  for (let current = error; current instanceof Error; current = current.cause) {
+    const { code } = current as { code?: unknown };
+    // Node's socket errors; Postgres 57P01-03 (shutting down, starting up), 53 (out of resources), 08 (connection)
+    if (typeof code === 'string' && (/^E(CONNREFUSED|CONNRESET|PIPE|TIMEDOUT|HOSTUNREACH)$/.test(code) || /^(57P0[123]|53...|08...)$/.test(code))) return true;
+    // gRPC UNAVAILABLE (14) and DEADLINE_EXCEEDED (4) from the Temporal client
+    if (isGrpcServiceError(current) && (current.code === 14 || current.code === 4)) return true;
+    if (/Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error/.test(current.message)) return true;
+  }
+  return false;
+}
+
+/** A multipart body the parser could not read (no boundary, cut short, bad part headers) is the client's to fix. */
+function multipartInputError(error: unknown): Error {
+  const { statusCode } = error as { statusCode?: number };
+  if (typeof statusCode === 'number' && statusCode < 500) return error as Error;
+  return new InvalidInputError([
+    { field: 'file', message: `the multipart body could not be read (${error instanceof Error ? error.message : String(error)}): send the CSV as the multipart field "file"` },
+  ]);
+}
+
 const NO_REMOVAL_REASON =
   "an opt-out cannot be removed by an operator, an API call or a signal: only the contact's own START, texted from their phone, lifts it (consent-rules.md)";
 
 export function buildApiServer({ consent, client, pool, namespace, taskQueue, logger, apiKeys, webhooks }: ApiDependencies): FastifyInstance {
-  const app = Fastify({ ...(logger ? { loggerInstance: logger } : { logger: false }), bodyLimit: MAX_REQUEST_BODY_BYTES }).withTypeProvider<ZodTypeProvider>();
+  const app = Fastify({
+    ...(logger ? { loggerInstance: logger } : { logger: false }),
+    bodyLimit: MAX_REQUEST_BODY_BYTES,
+    // Unique across processes and restarts, so a client's requestId finds its log lines.
+    genReqId: () => randomUUID(),
+  }).withTypeProvider<ZodTypeProvider>();
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+  });
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   const { schemas } = consent;
@@ -68,14 +102,29 @@ export function buildApiServer({ consent, client, pool, namespace, taskQueue, lo
     if (error instanceof NotFoundError) {
       return reply.status(404).send({ error: 'not_found', message: error.message });
     }
+    // Not the client's fault: the details go to the log under the request id, never to the client.
     if (error instanceof ContactStateUnavailableError) {
-      return reply.status(503).send({ error: 'state_unavailable', message: error.message });
+      request.log.warn({ err: error, requestId: request.id }, 'contact state unavailable');
+      return reply.status(503).send({
+        error: 'state_unavailable',
+        message: "the contact's consent state could not be read in time; nothing was changed or sent: retry",
+        requestId: request.id,
+      });
     }
-    const { statusCode, message } = error as { statusCode?: number; message?: string };
-    const status = typeof statusCode === 'number' && statusCode >= 400 ? statusCode : 500;
-    if (status >= 500) request.log.error({ err: error }, 'request failed');
-    const code = status === 413 ? 'body_too_large' : status === 415 ? 'unsupported_media_type' : status < 500 ? 'invalid_request' : 'internal_error';
-    return reply.status(status).send({ error: code, message: status < 500 ? message : 'internal error' });
+    const { statusCode } = error as { statusCode?: number };
+    if (typeof statusCode === 'number' && statusCode >= 400 && statusCode < 500) {
+      const code = statusCode === 413 ? 'body_too_large' : statusCode === 415 ? 'unsupported_media_type' : 'invalid_request';
+      return reply.status(statusCode).send({ error: code, message: (error as Error).message });
+    }
+    if (isDependencyUnavailable(error)) {
+      request.log.warn({ err: error, requestId: request.id }, 'request failed: a dependency is unavailable');
+      return reply
+        .status(503)
+        .header('retry-after', '5')
+        .send({ error: 'service_unavailable', message: 'a dependency of the service is unavailable; retry shortly', requestId: request.id });
+    }
+    request.log.error({ err: error, requestId: request.id }, 'request failed');
+    return reply.status(500).send({ error: 'internal_error', message: 'internal error', requestId: request.id });
   });
 
   // While closing (SIGTERM), a response ends its keep-alive connection; otherwise close() waits for the client to hang up.
@@ -101,6 +150,11 @@ export function buildApiServer({ consent, client, pool, namespace, taskQueue, lo
       workflowId: accepted.workflowId,
       messageId: accepted.message.messageId,
       receivedAt: accepted.message.receivedAt,
+      // What the engine had to change to keep the text: said, never silent.
+      ...(accepted.message.receivedAtClaimed !== undefined
+        ? { receivedAtClaimed: accepted.message.receivedAtClaimed, receivedAtNote: RECEIVED_AT_NOTE }
+        : {}),
+      ...(accepted.message.originalBody ? { bodyNormalised: accepted.message.originalBody.changed } : {}),
       classification: accepted.classification,
     });
   });
@@ -147,8 +201,23 @@ export function buildApiServer({ consent, client, pool, namespace, taskQueue, lo
   /** The opt-out list: JSON pages, or the whole filtered list as CSV with ?format=csv. */
   app.get('/v1/opt-outs', { schema: { querystring: schemas.optOutList } }, async (request, reply) => {
     if (request.query.format !== 'csv') return consent.listOptOuts(request.query);
-    const rows = Readable.from(consent.exportOptOuts(request.query));
-    const csv = rows.pipe(stringify({ header: true, columns: [...OPT_OUT_CSV_COLUMNS] }));
+    // The first page is read before the answer starts, so a failure there is still a proper status code.
+    const entries = consent.exportOptOuts(request.query);
+    const first = await entries.next();
+    const rows = Readable.from(
+      (async function* () {
+        if (!first.done) yield first.value;
+        yield* entries;
+      })(),
+    );
+    const csv = stringify({ header: true, columns: [...OPT_OUT_CSV_COLUMNS] });
+    // Midway, the answer can only be cut short: the client sees a truncated download, and the log says why.
+    rows.on('error', (error) => {
+      request.log.error({ err: error, requestId: request.id }, 'opt-out CSV export failed midway; response ended');
+      csv.destroy(error);
+    });
+    csv.on('error', () => reply.raw.destroy());
+    rows.pipe(csv);
     return reply
       .type('text/csv; charset=utf-8')
       .header('content-disposition', 'attachment; filename="opt-outs.csv"')
@@ -179,13 +248,17 @@ export function buildApiServer({ consent, client, pool, namespace, taskQueue, lo
       const options: Record<string, unknown> = { ...(request.query as Record<string, unknown>) };
       let content: string | undefined;
       if (request.isMultipart()) {
-        for await (const part of request.parts()) {
-          if (part.type === 'file') {
-            content = (await part.toBuffer()).toString('utf8');
-            options.fileName ??= part.filename;
-          } else {
-            options[part.fieldname] = part.value;
+        try {
+          for await (const part of request.parts()) {
+            if (part.type === 'file') {
+              content = (await part.toBuffer()).toString('utf8');
+              options.fileName ??= part.filename;
+            } else {
+              options[part.fieldname] = part.value;
+            }
           }
+        } catch (error) {
+          throw multipartInputError(error);
         }
       } else if (typeof request.body === 'string') {
         content = request.body;
