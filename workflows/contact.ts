@@ -90,10 +90,13 @@ const replyActivities = proxyActivities<ReplyActivities>(REPLY_ACTIVITY_OPTIONS)
 /**
  * Ledger appends and the opt-out list read are short Postgres calls: local activities, no task-queue round trip.
  * No attempt limit: evidence waits out a database outage in the workflow's state, and is never dropped.
+ * A local activity retrying in place holds its workflow task open, and with it every later STOP, query and reply:
+ * past the first second of failures its retries wait on durable timers instead, so the actor goes on serving.
  */
 const ledgerActivities = proxyLocalActivities<LedgerActivities>({
   startToCloseTimeout: '10s',
-  retry: { initialInterval: '500ms', backoffCoefficient: 2, maximumInterval: '1m' },
+  localRetryThreshold: '1s',
+  retry: { initialInterval: '200ms', backoffCoefficient: 2, maximumInterval: '1m' },
 });
 /** One append carries at most this many entries (a burst of signals between two flushes). */
 const LEDGER_BATCH = 100;

@@ -4,8 +4,11 @@
  */
 import { Pool } from 'pg';
 
+const CONNECT_TIMEOUT_MS = 5000;
+
 export function createPool(connectionString: string, max = 10): Pool {
-  const pool = new Pool({ connectionString, max });
+  // A server that does not answer (a host gone, not a port refused) fails the attempt in seconds, for its retry.
+  const pool = new Pool({ connectionString, max, connectionTimeoutMillis: CONNECT_TIMEOUT_MS });
   pool.on('error', (error) => {
     console.error(`postgres pool: idle client error: ${error.message}`);
   });
