@@ -18,7 +18,7 @@ import {
   settleInbound,
   storableTextField,
 } from '../workflows/domain/schemas';
-import { isIsoTimestampShape, timestampProblem, unstorableReason } from '../workflows/domain/storable';
+import { isIsoTimestampShape, storableText, timestampProblem, unstorableReason } from '../workflows/domain/storable';
 
 /** A day (2026-11-27, midnight UTC) or an ISO 8601 timestamp, for date-range filters. */
 const dayOrTimestampSchema = z.string().superRefine((value, ctx) => {
@@ -155,7 +155,8 @@ export function edgeSchemas(defaultCountry: string) {
         .trim()
         .min(1)
         .max(100)
-        .refine((text) => parseFrequency(text) !== undefined, 'must read like "up to 4 msgs/month" or "Msg frequency varies"'),
+        .refine((text) => parseFrequency(text) !== undefined, 'must read like "up to 4 msgs/month" or "Msg frequency varies"')
+        .transform(storableText),
     }),
   };
 }

@@ -4,7 +4,7 @@
  */
 import { createPublicKey, verify, type KeyObject } from 'node:crypto';
 import { z } from 'zod';
-import { inboundMessageFieldsSchema, MAX_MESSAGE_ID_LENGTH } from '../../../workflows/domain/schemas';
+import { inboundMessageFieldsSchema, MAX_MESSAGE_ID_LENGTH, storableTextField } from '../../../workflows/domain/schemas';
 import { InvalidInputError } from '../../consent-client';
 import type { EdgeSchemas } from '../../schemas';
 import { readPayload, type ProviderEvent, type SignedRequest, type Verification, type WebhookVerifier } from './provider-webhook';
@@ -69,9 +69,9 @@ function telnyxReceivedSchema(schemas: EdgeSchemas) {
 }
 
 const telnyxStatusSchema = z.object({
-  id: z.string().trim().min(1, 'must not be empty').max(MAX_MESSAGE_ID_LENGTH),
-  to: z.array(z.object({ status: z.string().trim().min(1).max(40) })).min(1, 'must carry the recipient status'),
-  errors: z.array(z.object({ code: z.union([z.string(), z.number()]).transform(String) })).nullish(),
+  id: storableTextField({ min: 1, max: MAX_MESSAGE_ID_LENGTH }),
+  to: z.array(z.object({ status: storableTextField({ min: 1, max: 40 }) })).min(1, 'must carry the recipient status'),
+  errors: z.array(z.object({ code: z.union([storableTextField({ max: 40 }), z.number()]).transform(String) })).nullish(),
 });
 
 /** Telnyx's message events read into the engine's terms; other event types are acknowledged and ignored. */

@@ -6,7 +6,7 @@
 import { createHmac } from 'node:crypto';
 import { z } from 'zod';
 import type { DeliveryStatusUpdate } from '../../../activities/postgres/outbound-messages';
-import { inboundMessageFieldsSchema, MAX_MESSAGE_ID_LENGTH } from '../../../workflows/domain/schemas';
+import { inboundMessageFieldsSchema, MAX_MESSAGE_ID_LENGTH, storableTextField } from '../../../workflows/domain/schemas';
 import type { EdgeSchemas } from '../../schemas';
 import { secretsMatch } from '../secret-compare';
 import { readPayload, type InboundText, type SignedRequest, type Verification, type WebhookVerifier } from './provider-webhook';
@@ -50,9 +50,9 @@ function twilioInboundFormSchema(schemas: EdgeSchemas) {
 }
 
 const twilioStatusFormSchema = z.object({
-  MessageSid: z.string().trim().min(1, 'must not be empty').max(MAX_MESSAGE_ID_LENGTH),
-  MessageStatus: z.string().trim().min(1, 'must not be empty').max(40),
-  ErrorCode: z.string().trim().max(20).optional(),
+  MessageSid: storableTextField({ min: 1, max: MAX_MESSAGE_ID_LENGTH }),
+  MessageStatus: storableTextField({ min: 1, max: 40 }),
+  ErrorCode: storableTextField({ max: 20 }).optional(),
 });
 
 /** Twilio's inbound text, read into the engine's; the edge stamps the time it accepted it. */
