@@ -1,69 +1,53 @@
 /**
  * The operator CLI (`npx sms-consent …`): read a contact's state and history, list and export opt-outs, import a
  * suppression list with a progress bar, record an opt-out taken by phone, send a message, and run the processes.
- * Exit codes: 0 done, 1 a dependency failed (Temporal, Postgres), 2 invalid input, 3 a send was refused.
+ * Exit codes: 0 done, 1 a dependency failed (Temporal, Postgres), 2 invalid input, 3 a send was refused (failures.ts).
  */
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { createWriteStream } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { readFile } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { Client, Connection } from '@temporalio/client';
 import { SingleBar, Presets } from 'cli-progress';
-import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import { stringify } from 'csv-stringify';
-import { createPool } from '../../activities/postgres/pool';
 import { OPT_OUT_SOURCES, MESSAGE_TYPES } from '../../workflows/domain/schemas';
-import { loadConfig, type ServiceConfig } from '../config';
-import { ConsentClient, InvalidInputError, NotFoundError } from '../consent-client';
+import type { ServiceConfig } from '../config';
+import { InvalidInputError } from '../consent-client';
 import { OPT_OUT_CSV_COLUMNS } from '../http/server';
-import { connectTo } from '../temporal-connection';
-import { resolveEndpoints } from './endpoints';
+import { edgeSchemas, type EdgeSchemas } from '../schemas';
+import { checkProcessConfig, loadCliConfig } from './configuration';
+import { describeFailure, EXIT } from './failures';
+import { checkInput, openOutput, readImportFile } from './input';
+import { withConsentClient } from './service-connection';
 
-export const EXIT = { ok: 0, failed: 1, invalidInput: 2, refused: 3 } as const;
+export { EXIT };
 
 const PROJECT_ROOT = path.join(__dirname, '..', '..');
 
-/** One connection per command run; closed when the command ends. */
-async function withConsentClient<T>(run: (consent: ConsentClient, config: ServiceConfig) => Promise<T>): Promise<T> {
-  const config = loadConfig();
-  const { env, keywords } = config;
-  const { temporal, databaseUrl } = await resolveEndpoints(env);
-  const pool = createPool(databaseUrl, 2);
-  const connection = await connectTo(temporal, (options) => Connection.connect(options));
-  try {
-    const consent = new ConsentClient({
-      client: new Client({ connection, namespace: env.TEMPORAL_NAMESPACE }),
-      taskQueue: env.TEMPORAL_TASK_QUEUE,
-      pool,
-      defaultCountry: env.DEFAULT_COUNTRY,
-      sendDecisionTimeoutMs: env.SEND_DECISION_TIMEOUT_MS,
-      workflowSettings: { keywords, continueAsNewAfterEvents: env.CONTACT_CONTINUE_AS_NEW_AFTER_EVENTS },
-    });
-    return await run(consent, config);
-  } finally {
-    await connection.close();
-    await pool.end();
-  }
+/** The configuration and the shared edge schemas for its DEFAULT_COUNTRY: everything a command checks its input with. */
+function prepare(): { config: ServiceConfig; schemas: EdgeSchemas } {
+  const config = loadCliConfig();
+  return { config, schemas: edgeSchemas(config.env.DEFAULT_COUNTRY) };
 }
 
 const print = (value: unknown): void => {
   process.stdout.write(`${typeof value === 'string' ? value : JSON.stringify(value, null, 2)}\n`);
 };
 
+/** --history is the CLI's own (how many of the entries read to show); the shared schemas have no such field. */
 function positiveInt(value: string): number {
   const parsed = Number(value);
-  if (!Number.isInteger(parsed) || parsed < 1) throw new InvalidArgumentError('must be a whole number of at least 1');
+  if (!/^\s*\d+\s*$/.test(value) || !Number.isInteger(parsed) || parsed < 1) throw new InvalidArgumentError('must be a whole number of at least 1');
   return parsed;
 }
 
 export function buildProgram(): Command {
   const program = new Command('sms-consent')
     .description('Operate the SMS consent engine: contacts, opt-outs, suppression imports, sends, and its processes.')
-    .showHelpAfterError()
+    // One line per error, naming the option or argument; the usage is one --help away, not a screenful on stderr.
+    .configureOutput({ outputError: (message, write) => write(`${message.trim().replace(/\s*\n\s*/g, ' ')} (see --help)\n`) })
     .exitOverride();
 
   program
@@ -72,8 +56,10 @@ export function buildProgram(): Command {
     .argument('<phone>', 'the contact, in E.164 or national format (DEFAULT_COUNTRY)')
     .option('--history <n>', 'ledger entries to show, newest last', positiveInt, 20)
     .option('--json', 'print the whole state and history as JSON')
-    .action(async (phone: string, options: { history: number; json?: boolean }) =>
-      withConsentClient(async (consent) => {
+    .action(async (phone: string, options: { history: number; json?: boolean }) => {
+      const { config, schemas } = prepare();
+      checkInput(schemas.phone, phone, 'phone');
+      await withConsentClient(config, { temporal: true, postgres: true }, async (consent) => {
         const state = await consent.getContactState(phone);
         const history = await consent.getContactHistory(state.phone, { limit: 1000 });
         const recent = history.entries.slice(-options.history);
@@ -89,8 +75,8 @@ export function buildProgram(): Command {
         for (const entry of recent) {
           print(`    ${entry.occurredAt}  ${entry.event.padEnd(16)} ${entry.source ?? ''}${entry.businessNumber ? ` via ${entry.businessNumber}` : ''}`);
         }
-      }),
-    );
+      });
+    });
 
   program
     .command('opt-outs')
@@ -98,21 +84,25 @@ export function buildProgram(): Command {
     .addOption(new Option('--source <source>', 'only this source').choices(OPT_OUT_SOURCES))
     .option('--from <date>', 'opted out at or after (2026-11-01 or an ISO timestamp)')
     .option('--to <date>', 'opted out before')
-    .option('--limit <n>', 'entries to show (JSON output)', positiveInt, 100)
+    .option('--limit <n>', 'entries to show (JSON output), at most 1000', '100')
     .option('--csv', 'write CSV (all matching entries) instead of JSON')
     .option('--output <file>', 'write to this file instead of stdout')
-    .action(async (options: { source?: string; from?: string; to?: string; limit: number; csv?: boolean; output?: string }) =>
-      withConsentClient(async (consent) => {
-        const filter = { source: options.source as (typeof OPT_OUT_SOURCES)[number] | undefined, from: options.from, to: options.to };
-        const out = options.output ? createWriteStream(options.output) : process.stdout;
+    .action(async (options: { source?: string; from?: string; to?: string; limit: string; csv?: boolean; output?: string }) => {
+      const { config, schemas } = prepare();
+      const { limit } = checkInput(schemas.optOutList, { source: options.source, from: options.from, to: options.to, limit: options.limit });
+      const filter = { source: options.source as (typeof OPT_OUT_SOURCES)[number] | undefined, from: options.from, to: options.to };
+      const out = options.output ? await openOutput(options.output, 'output') : process.stdout;
+      await withConsentClient(config, { temporal: false, postgres: true }, async (consent) => {
         if (options.csv) {
           await pipeline(Readable.from(consent.exportOptOuts(filter)), stringify({ header: true, columns: [...OPT_OUT_CSV_COLUMNS] }), out);
           return;
         }
-        const page = await consent.listOptOuts({ ...filter, limit: options.limit });
-        out.write(`${JSON.stringify(page, null, 2)}\n`);
-      }),
-    );
+        const page = await consent.listOptOuts({ ...filter, limit });
+        const text = `${JSON.stringify(page, null, 2)}\n`;
+        if (out === process.stdout) out.write(text);
+        else await new Promise<void>((resolve, reject) => out.end(text, () => resolve()).once('error', reject));
+      });
+    });
 
   program
     .command('import')
@@ -122,15 +112,13 @@ export function buildProgram(): Command {
     .option('--recorded-by <who>', 'who imports the list (kept as evidence)', process.env.USER ?? 'cli')
     .option('--import-id <id>', 'an id of your own: the same id twice is one import')
     .option('--no-wait', 'start the import and return its id without waiting')
-    .action(async (file: string, options: { column?: string; recordedBy: string; importId?: string; wait: boolean }) =>
-      withConsentClient(async (consent) => {
-        const content = await readFile(file, 'utf8');
-        const started = await consent.importSuppressionList(content, {
-          column: options.column,
-          recordedBy: options.recordedBy,
-          importId: options.importId,
-          fileName: file.split('/').pop(),
-        });
+    .action(async (file: string, options: { column?: string; recordedBy: string; importId?: string; wait: boolean }) => {
+      const { config, schemas } = prepare();
+      const importOptions = { column: options.column, recordedBy: options.recordedBy, importId: options.importId, fileName: path.basename(file) };
+      checkInput(schemas.suppressionImport, importOptions);
+      const content = await readImportFile(file, 'file');
+      await withConsentClient(config, { temporal: true, postgres: true }, async (consent) => {
+        const started = await consent.importSuppressionList(content, importOptions);
         process.stderr.write(`import ${started.importId} (workflow ${started.workflowId})${started.created ? '' : ': already submitted'}\n`);
         if (!options.wait) return print({ importId: started.importId, workflowId: started.workflowId });
         const bar = new SingleBar(
@@ -155,12 +143,9 @@ export function buildProgram(): Command {
         );
         for (const row of report.invalidRows) print(`  line ${row.line}: ${row.reason}`);
         if (report.invalidRowsTotal > report.invalidRows.length) print(`  … and ${report.invalidRowsTotal - report.invalidRows.length} more invalid rows`);
-        if (progress.status === 'failed') {
-          print(`the file could not be imported: ${progress.error}`);
-          process.exitCode = EXIT.invalidInput;
-        }
-      }),
-    );
+        if (progress.status === 'failed') throw new InvalidInputError([{ field: 'file', message: `could not be imported: ${progress.error}` }]);
+      });
+    });
 
   program
     .command('add-opt-out')
@@ -171,15 +156,18 @@ export function buildProgram(): Command {
     .option('--note <text>', 'what was said, where')
     .option('--reference <id>', 'a call id, a ticket, an e-mail reference')
     .option('--business-number <phone>', 'the business number concerned, if any')
-    .action(async (phone: string, options: { recordedBy: string; source: string; note?: string; reference?: string; businessNumber?: string }) =>
-      withConsentClient(async (consent) => {
-        if (options.source !== 'operator-recorded') {
-          throw new InvalidInputError([{ field: 'source', message: 'an operator records opt-outs as operator-recorded; imports and carriers have their own paths' }]);
-        }
-        const recorded = await consent.addOptOut({ phone, recordedBy: options.recordedBy, note: options.note ?? null, reference: options.reference ?? null, businessNumber: options.businessNumber ?? null });
+    .action(async (phone: string, options: { recordedBy: string; source: string; note?: string; reference?: string; businessNumber?: string }) => {
+      const { config, schemas } = prepare();
+      if (options.source !== 'operator-recorded') {
+        throw new InvalidInputError([{ field: 'source', message: 'an operator records opt-outs as operator-recorded; imports and carriers have their own paths' }]);
+      }
+      const optOut = { phone, recordedBy: options.recordedBy, note: options.note ?? null, reference: options.reference ?? null, businessNumber: options.businessNumber ?? null };
+      checkInput(schemas.addOptOut, optOut);
+      await withConsentClient(config, { temporal: true, postgres: false }, async (consent) => {
+        const recorded = await consent.addOptOut(optOut);
         print({ ...recorded, source: 'operator-recorded' });
-      }),
-    );
+      });
+    });
 
   program
     .command('send')
@@ -191,25 +179,31 @@ export function buildProgram(): Command {
     .option('--program <id>', 'the declared program it belongs to')
     .option('--append-disclosures', "complete a first message with the program's disclosures")
     .option('--idempotency-key <key>', 'the same key twice sends once')
-    .action(async (options: { to: string; from: string; body: string; type: (typeof MESSAGE_TYPES)[number]; program?: string; appendDisclosures?: boolean; idempotencyKey?: string }) =>
-      withConsentClient(async (consent) => {
-        const answer = await consent.sendMessage({ ...options, program: options.program ?? null, appendDisclosures: options.appendDisclosures ?? false });
+    .action(async (options: { to: string; from: string; body: string; type: (typeof MESSAGE_TYPES)[number]; program?: string; appendDisclosures?: boolean; idempotencyKey?: string }) => {
+      const { config, schemas } = prepare();
+      const message = { ...options, program: options.program ?? null, appendDisclosures: options.appendDisclosures ?? false };
+      checkInput(schemas.sendMessage, message);
+      // Postgres too: the program is looked up there, and a refusal for want of a decision is recorded in the ledger.
+      await withConsentClient(config, { temporal: true, postgres: true }, async (consent) => {
+        const answer = await consent.sendMessage(message);
         print(answer);
         if (answer.status === 'refused') process.exitCode = EXIT.refused;
         if (answer.status === 'failed') process.exitCode = EXIT.failed;
-      }),
-    );
+      });
+    });
 
   const processes = [
-    ['worker', 'run a worker (TEMPORAL_ADDRESS, DATABASE_URL); run more for more throughput', 'worker/main.ts'],
-    ['serve', 'run the HTTP API (TEMPORAL_ADDRESS, DATABASE_URL)', 'client/http/main.ts'],
-    ['dev', 'the whole service on embedded defaults: Temporal dev server, Postgres, worker and API (what npm start runs)', 'dev/start.ts'],
+    ['worker', 'run a worker (TEMPORAL_ADDRESS, DATABASE_URL); run more for more throughput', 'worker/main.ts', 'worker'],
+    ['serve', 'run the HTTP API (TEMPORAL_ADDRESS, DATABASE_URL)', 'client/http/main.ts', 'API'],
+    ['dev', 'the whole service on embedded defaults: Temporal dev server, Postgres, worker and API (what npm start runs)', 'dev/start.ts', 'dev'],
   ] as const;
-  for (const [name, description, entry] of processes) {
+  for (const [name, description, entry, role] of processes) {
     program
       .command(name)
       .description(description)
       .action(async () => {
+        // The process would refuse this configuration too, but in its own words: here it is one line and exit 2.
+        await checkProcessConfig(loadCliConfig(), role);
         process.exitCode = await runEntryPoint(entry);
       });
   }
@@ -227,23 +221,23 @@ async function runEntryPoint(entry: string): Promise<number> {
   return code ?? (signal ? 128 + (os.constants.signals[signal] ?? 0) : EXIT.failed);
 }
 
-/** Maps what went wrong to an exit code and a message an operator can act on. */
-export function exitCodeFor(error: unknown): number {
-  if (error instanceof CommanderError) return error.exitCode === 0 ? EXIT.ok : EXIT.invalidInput;
-  if (error instanceof InvalidInputError || error instanceof NotFoundError) return EXIT.invalidInput;
-  if (error instanceof Error && 'code' in error && error.code === 'ENOENT') return EXIT.invalidInput;
-  return EXIT.failed;
-}
-
 /** Runs the CLI on these arguments and exits with its code (bin.cjs and `npm run cli` call this). */
 export function runCli(argv: string[] = process.argv): void {
+  let command: Command | undefined;
+  const fail = (error: unknown) => {
+    const { code, line } = describeFailure(error, command);
+    if (line) process.stderr.write(`${line}\n`);
+    process.exit(code);
+  };
+  // Whatever escapes a command (an unhandled stream error) is one line too, never Node's stack trace.
+  process.on('uncaughtException', fail);
+  process.on('unhandledRejection', fail);
   buildProgram()
+    .hook('preAction', (_program, actionCommand) => {
+      command = actionCommand;
+    })
     .parseAsync(argv)
-    .catch((error: unknown) => {
-      const code = exitCodeFor(error);
-      if (!(error instanceof CommanderError)) process.stderr.write(`error: ${error instanceof Error ? error.message : String(error)}\n`);
-      process.exit(code);
-    });
+    .catch(fail);
 }
 
 if (require.main === module) runCli();
