@@ -18,7 +18,7 @@ import { ConsentLedger, type HistoryPage } from '../activities/postgres/ledger';
 import { InvalidCursorError, OptOutList, type OptOutFilter, type OptOutListEntry, type OptOutPage } from '../activities/postgres/opt-out-list';
 import { Programs, type Program } from '../activities/postgres/programs';
 import { SuppressionImports, type InvalidImportRow } from '../activities/postgres/suppression-imports';
-import { parseSuppressionList, SuppressionFileError } from '../activities/suppression/csv';
+import { nulByteProblem, parseSuppressionList, SuppressionFileError } from '../activities/suppression/csv';
 import { stateUnavailableEntry } from '../workflows/domain/ledger';
 import { storableText } from '../workflows/domain/storable';
 import { suppressionImportWorkflowId, type SuppressionImportProgress } from '../workflows/domain/suppression-import';
@@ -180,7 +180,9 @@ export class ConsentClient {
     options: z.input<EdgeSchemas['suppressionImport']>,
   ): Promise<{ importId: string; workflowId: string; created: boolean }> {
     const { column, recordedBy, fileName, importId = randomUUID() } = parse(this.schemas.suppressionImport, options);
-    // A NUL byte or a lone surrogate in the file cannot be stored; U+FFFD makes its row invalid, not the import.
+    const nul = nulByteProblem(content);
+    if (nul) throw new InvalidInputError([{ field: 'file', message: `is not UTF-8 text: ${nul}` }]);
+    // A lone surrogate (a string built in code, never decoded bytes) cannot be stored: U+FFFD makes its row invalid.
     content = storableText(content);
     try {
       parseSuppressionList(content, column);

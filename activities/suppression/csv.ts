@@ -91,3 +91,14 @@ function checkNumber(value: string, columnName: string): { phone: string } | { r
   }
   return { phone: parsed.number };
 }
+
+/**
+ * A suppression list is CSV text. NUL bytes are what binary files and UTF-16 exports (Excel's "Unicode text") are
+ * full of, and no row of them can be stored: such a file is refused whole, by the CLI and the HTTP import alike.
+ */
+export function nulByteProblem(content: string): string | undefined {
+  const nul = content.indexOf('\u0000');
+  if (nul < 0) return undefined;
+  const line = content.slice(0, nul).split('\n').length;
+  return `it has a NUL byte (line ${line}), as binary and UTF-16 files do; a suppression list is CSV text`;
+}

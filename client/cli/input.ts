@@ -5,6 +5,7 @@
 import type { WriteStream } from 'node:fs';
 import { open, readFile, stat } from 'node:fs/promises';
 import type { z } from 'zod';
+import { nulByteProblem } from '../../activities/suppression/csv';
 import { describeIssues } from '../../workflows/domain/schemas';
 import { InvalidInputError } from '../consent-client';
 
@@ -50,12 +51,8 @@ export async function readImportFile(file: string, field: string): Promise<strin
   } catch {
     throw fileProblem(field, `${file} is not UTF-8 text (a binary file, or another encoding such as UTF-16): a suppression list is CSV text`);
   }
-  // Valid UTF-8 but no text: NUL bytes are what binary files and UTF-16 exports (Excel's "Unicode text") are full of.
-  const nul = content.indexOf('\u0000');
-  if (nul >= 0) {
-    const line = content.slice(0, nul).split('\n').length;
-    throw fileProblem(field, `${file} is not UTF-8 text: it has a NUL byte (line ${line}), as binary and UTF-16 files do; a suppression list is CSV text`);
-  }
+  const nul = nulByteProblem(content);
+  if (nul) throw fileProblem(field, `${file} is not UTF-8 text: ${nul}`);
   return content;
 }
 

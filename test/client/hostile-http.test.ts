@@ -80,17 +80,17 @@ describe('broken multipart uploads', () => {
     await expectStillServing();
   });
 
-  it('a CSV body with a NUL byte imports, the NUL line reported invalid', async () => {
-    const [good, importId] = [uniquePhone(), `nul-${Math.random().toString(36).slice(2)}`];
+  it('a CSV body with a NUL byte (binary, UTF-16) is refused whole with 400 on `file`, the line named, and no import starts', async () => {
+    const importId = `nul-${Math.random().toString(36).slice(2)}`;
     const response = await api.inject({
       method: 'POST',
       url: `/v1/opt-outs/import?recordedBy=ops&importId=${importId}`,
       headers: { 'content-type': 'text/csv' },
-      payload: `${good}\n+1415\u00005550123\n`,
+      payload: `${uniquePhone()}\n+1415\u00005550123\n`,
     });
-    expect(response.statusCode).toBe(202);
-    const done = await harness.consent.waitForSuppressionImport(importId);
-    expect(done).toMatchObject({ optedOut: 1, invalid: 1 });
+    expect(response.statusCode).toBe(400);
+    expect(response.json().issues).toEqual([{ field: 'file', message: expect.stringContaining('has a NUL byte (line 2)') }]);
+    expect((await harness.pool.query('SELECT 1 FROM suppression_imports WHERE id = $1', [importId])).rowCount).toBe(0);
   });
 });
 

@@ -27,6 +27,8 @@ const LANE_PACE_MS = 100;
 const STOP_LANES = 2;
 /** A send takes seconds (a send workflow, a consent query, the outbox, the provider): more lanes keep several in flight. */
 const SEND_LANES = 4;
+/** The longest retry interval of the worker's activities: work that failed during the outage may wait this long after it. */
+const RECOVERY_BACKOFF_MS = 60_000;
 /** Whatever the outage, recovery (health, every actor settled) comes within this. */
 const RECOVERY_TIMEOUT_MS = 60_000;
 /** A request with no answer by then counts as lost (a send's own bound is SEND_DECISION_TIMEOUT_MS, 30 s). */
@@ -254,7 +256,10 @@ it('a Postgres restarted twice (fast, then immediate) under traffic ends neither
   }
 
   // A 503 is an honest answer only while the database was away (or a send was still waiting it out).
-  const overlapsOutage = (exchange: Exchange) => outages.some((outage) => exchange.startedAt <= outage.startedAt && exchange.endedAt >= outage.stoppedAt);
+  // Down, or still recovering: retries that backed off during the outage wait up to their 1-minute maximum interval,
+  // and a send whose decision they delay past SEND_DECISION_TIMEOUT_MS is refused STATE_UNAVAILABLE (fail closed).
+  const overlapsOutage = (exchange: Exchange) =>
+    outages.some((outage) => exchange.startedAt <= outage.startedAt + RECOVERY_BACKOFF_MS && exchange.endedAt >= outage.stoppedAt);
   const describeExchange = (exchange: Exchange) =>
     `${exchange.method} ${exchange.path} ${exchange.contact ?? ''} → ${exchange.status ?? `no answer: ${exchange.error}`} ${exchange.body.slice(0, 300)} ` +
     `(+${exchange.startedAt - began} ms, took ${exchange.endedAt - exchange.startedAt} ms)`;
