@@ -81,6 +81,7 @@ function redactPassword(url: string): string {
 }
 
 main().catch((error) => {
-  console.error(error);
+  // One line an operator can act on; the stack helps no one who ran `npm start`.
+  console.error(`npm start failed: ${error instanceof Error ? error.message : String(error)}`);
   process.exit(1);
 });
