@@ -1,0 +1,598 @@
+/**
+ * The replay corpus generator (not part of `npm test`): drives real workflows on the suite's dev server through every
+ * path the code has, each path on a contact of its own, and exports every run's history to
+ * `test/replay/histories/<REPLAY_VERSION>/<scenario>.<workflow>.run<N>.json` for test/replay/replay.test.ts.
+ *
+ *   REPLAY_VERSION=v2 npx vitest run --config vitest.capture.config.mts
+ *
+ * A version directory is written once, when every scenario captured, and never overwritten: committed histories
+ * are what running actors already hold, so they are never edited or deleted, only added to.
+ */
+import { randomUUID } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { copyFile, mkdir, mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import type { History } from '@temporalio/common/lib/proto-utils';
+import { temporal } from '@temporalio/proto';
+import type { Pool, PoolClient } from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ProviderRejectedError, type SmsProvider } from '../../activities/providers/provider';
+import { createSandboxProvider } from '../../activities/providers/sandbox';
+import { ConsentClient } from '../../client/consent-client';
+import { contactWorkflow } from '../../workflows/contact';
+import { contactStartOptions, contactWorkflowId } from '../../workflows/contact-start';
+import type { ContactState } from '../../workflows/domain/contact-state';
+import { suppressionImportWorkflowId } from '../../workflows/domain/suppression-import';
+import {
+  inboundMessageSignal,
+  messageSentSignal,
+  recordConsentSignal,
+  recordOptOutSignal,
+  sendRefusedSignal,
+} from '../../workflows/messages';
+import { sendMessageWorkflow } from '../../workflows/send';
+import { suppressionImportWorkflow } from '../../workflows/suppression-import';
+import { COMPLIANT_FIRST, WEB_FORM_EVIDENCE } from '../support/consent-fixtures';
+import { inboundText, startHarness, uniquePhone, waitFor, type Harness } from '../support/harness';
+import { historyToJSON } from './history-json';
+
+const EventType = temporal.api.enums.v1.EventType;
+const CLOSED = new Set([
+  EventType.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED,
+  EventType.EVENT_TYPE_WORKFLOW_EXECUTION_FAILED,
+  EventType.EVENT_TYPE_WORKFLOW_EXECUTION_TIMED_OUT,
+  EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CANCELED,
+  EventType.EVENT_TYPE_WORKFLOW_EXECUTION_TERMINATED,
+  EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW,
+]);
+const WORKFLOW_TASK = new Set([
+  EventType.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED,
+  EventType.EVENT_TYPE_WORKFLOW_TASK_STARTED,
+  EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED,
+  EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED,
+  EventType.EVENT_TYPE_WORKFLOW_TASK_TIMED_OUT,
+]);
+/** What a workflow waits on, each with the events that end the wait: none may be open in an exported history. */
+const AWAITED: [string, number[], number[]][] = [
+  [
+    'activity',
+    [EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED],
+    [
+      EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED,
+      EventType.EVENT_TYPE_ACTIVITY_TASK_FAILED,
+      EventType.EVENT_TYPE_ACTIVITY_TASK_TIMED_OUT,
+      EventType.EVENT_TYPE_ACTIVITY_TASK_CANCELED,
+    ],
+  ],
+  ['timer', [EventType.EVENT_TYPE_TIMER_STARTED], [EventType.EVENT_TYPE_TIMER_FIRED, EventType.EVENT_TYPE_TIMER_CANCELED]],
+  [
+    'external signal',
+    [EventType.EVENT_TYPE_SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED],
+    [EventType.EVENT_TYPE_EXTERNAL_WORKFLOW_EXECUTION_SIGNALED, EventType.EVENT_TYPE_SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_FAILED],
+  ],
+  ['update', [EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED], [EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_COMPLETED]],
+];
+
+const version = process.env.REPLAY_VERSION ?? '';
+const corpusRoot = path.join(__dirname, 'histories');
+const target = path.join(corpusRoot, version);
+
+/** Low enough that two dozen texts make a chain of three runs. */
+const CONTINUE_AS_NEW_AFTER_EVENTS = 30;
+
+/** Numbers the provider refuses: as Twilio does with 21610 (opted out at the carrier) and 21211 (not a valid number). */
+const carrierOptedOut = new Set<string>();
+const providerRefuses = new Set<string>();
+function capturingProvider(pool: Pool): SmsProvider {
+  const sandbox = createSandboxProvider(pool);
+  return {
+    name: sandbox.name,
+    async send(message) {
+      if (carrierOptedOut.has(message.to)) {
+        throw new ProviderRejectedError('Attempt to send to unsubscribed recipient', sandbox.name, '21610', true, false);
+      }
+      if (providerRefuses.has(message.to)) {
+        throw new ProviderRejectedError(`The 'To' number ${message.to} is not a valid phone number`, sandbox.name, '21211', false, false);
+      }
+      return sandbox.send(message);
+    },
+  };
+}
+
+/** While set, every ledger INSERT of the worker fails like a dropped connection (a retryable database outage). */
+let ledgerDown = false;
+function ledgerOutage(pool: Pool): Pool {
+  return new Proxy(pool, {
+    get(target, property, receiver) {
+      if (property !== 'connect') return Reflect.get(target, property, receiver);
+      return async (...args: unknown[]) => {
+        if (args.length > 0) return (target.connect as (...a: unknown[]) => unknown)(...args);
+        const client: PoolClient = await target.connect();
+        return new Proxy(client, {
+          get(inner, name, innerReceiver) {
+            if (name !== 'query') return Reflect.get(inner, name, innerReceiver);
+            return async (text: unknown, ...rest: unknown[]) => {
+              if (ledgerDown && typeof text === 'string' && text.includes('INSERT INTO consent_ledger')) {
+                throw Object.assign(new Error('terminating connection due to administrator command (injected)'), { code: '57P01' });
+              }
+              return (inner.query as (...a: unknown[]) => Promise<unknown>)(text, ...rest);
+            };
+          },
+        });
+      };
+    },
+  });
+}
+
+let harness: Harness;
+let staging: string;
+beforeAll(async () => {
+  if (!/^v[1-9]\d*$/.test(version)) throw new Error(`set REPLAY_VERSION to the next version, e.g. REPLAY_VERSION=v2 (got "${version}")`);
+  if (existsSync(target)) {
+    throw new Error(`${path.relative(process.cwd(), target)} exists: committed histories are never overwritten; capture a new version instead`);
+  }
+  staging = await mkdtemp(path.join(os.tmpdir(), `replay-capture-${version}-`));
+  harness = await startHarness({ provider: capturingProvider, wrapWorkerPool: ledgerOutage });
+});
+afterAll(async () => {
+  ledgerDown = false;
+  await harness?.stop();
+  if (staging) await rm(staging, { recursive: true, force: true });
+});
+
+// --- exporting -----------------------------------------------------------------------------------------------------
+
+const scenarios: string[] = [];
+const captured = new Set<string>();
+const written: { file: string; workflowType: string; events: number }[] = [];
+
+/** One `it` per scenario; the corpus is written only if every one of them captured. */
+function scenario(name: string, body: () => Promise<void>, timeoutMs?: number) {
+  scenarios.push(name);
+  it(name, async () => {
+    await body();
+    captured.add(name);
+  }, timeoutMs);
+}
+
+/** Every run of the chain `anyRunId` belongs to (the latest run's chain when absent), first run first. */
+async function chainOf(workflowId: string, anyRunId?: string): Promise<{ runId: string; history: History }[]> {
+  const someRun = await harness.client.workflow.getHandle(workflowId, anyRunId).fetchHistory();
+  const started = someRun.events?.[0]?.workflowExecutionStartedEventAttributes;
+  let runId: string | undefined = started?.firstExecutionRunId ?? undefined;
+  if (!runId) throw new Error(`${workflowId}: the first event names no first run`);
+  const runs: { runId: string; history: History }[] = [];
+  while (runId) {
+    const history = await harness.client.workflow.getHandle(workflowId, runId).fetchHistory();
+    runs.push({ runId, history });
+    runId = history.events?.at(-1)?.workflowExecutionContinuedAsNewEventAttributes?.newExecutionRunId ?? undefined;
+  }
+  return runs;
+}
+
+/**
+ * Writes every run of the workflow (of each chain named by `chains`, in that order; default: the latest chain) as
+ * `<scenario>.<label>.run<N>.json`. Each run must be quiescent (isQuiescent): nothing half-done is exported.
+ */
+async function exportWorkflow(scenarioName: string, label: string, workflowId: string, chains: (string | undefined)[] = [undefined]) {
+  await waitFor(
+    () => harness.client.workflow.getHandle(workflowId).fetchHistory(),
+    (history) => isQuiescent(history),
+    { what: `${workflowId} to have nothing in flight` },
+  );
+  const runs = [];
+  for (const chain of chains) runs.push(...(await chainOf(workflowId, chain)));
+  for (const [index, { history }] of runs.entries()) {
+    expect(isQuiescent(history), `${workflowId} run ${index + 1} quiescent`).toBe(true);
+    const file = `${scenarioName}.${label}.run${index + 1}.json`;
+    await writeFile(path.join(staging, file), historyToJSON(history));
+    const workflowType = history.events?.[0]?.workflowExecutionStartedEventAttributes?.workflowType?.name ?? '?';
+    written.push({ file, workflowType, events: history.events?.length ?? 0 });
+  }
+  return runs;
+}
+
+function signalsIn(history: History): number {
+  return (history.events ?? []).filter((event) => event.eventType === EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED).length;
+}
+
+/** Closed, or its last workflow task completed with nothing it waits on still open (activity, timer, signal, update). */
+function isQuiescent(history: History): boolean {
+  const types = (history.events ?? []).map((event) => event.eventType ?? 0);
+  const last = types.at(-1);
+  if (last === undefined) return false;
+  if (CLOSED.has(last)) return true;
+  if (types.filter((type) => WORKFLOW_TASK.has(type)).at(-1) !== EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED) return false;
+  const count = (wanted: number[]) => types.filter((type) => wanted.includes(type)).length;
+  return AWAITED.every(([, opened, closed]) => count(opened) === count(closed));
+}
+
+/** Polls the contact until nothing is pending (replies sent, ledger appended) and `done` holds. Never sleeps. */
+async function settled(contact: string, what: string, done: (state: ContactState) => boolean = () => true, consent = harness.consent) {
+  return waitFor(
+    () => consent.getContactState(contact),
+    (state) => state.pendingReplies.length === 0 && state.pendingLedger.length === 0 && done(state),
+    { what: `${contact}: ${what}` },
+  );
+}
+
+/** Sends each text only once the one before it has been applied, so every history reads in order. */
+async function textInOrder(contact: string, business: string, bodies: string[]) {
+  for (const body of bodies) {
+    const before = (await harness.consent.getContactState(contact)).counts;
+    await harness.consent.handleInbound(inboundText(contact, business, body));
+    await settled(contact, `"${body}" applied`, (state) => state.counts.inbound + state.counts.duplicates > before.inbound + before.duplicates);
+  }
+}
+
+/** Signals the contact directly, past the client's validation (what a caller bypassing the edge could send). */
+async function signalPastTheEdge(contact: string, signal: string, payload: unknown) {
+  await harness.client.workflow.signalWithStart(contactWorkflow, {
+    ...contactStartOptions(contact, harness.taskQueue),
+    signal,
+    signalArgs: [payload as never],
+  });
+}
+
+// --- inbound texts ---------------------------------------------------------------------------------------------------
+
+describe('inbound texts', () => {
+  scenario('stop-keyword', async () => {
+    const [contact, business] = [uniquePhone(), uniquePhone()];
+    await textInOrder(contact, business, ['STOP']);
+    const state = await settled(contact, 'confirmation sent', (s) => s.counts.repliesSent === 1);
+    expect(state.optOut).toMatchObject({ source: 'keyword', text: 'STOP' });
+    await exportWorkflow('stop-keyword', 'contact', contactWorkflowId(contact));
+  });
+
+  scenario('stop-repeated', async () => {
+    // A second STOP inside the same opt-out gets no second confirmation; an ordinary text meanwhile grants nothing.
+    const [contact, business] = [uniquePhone(), uniquePhone()];
+    await textInOrder(contact, business, ['STOP', 'STOP', 'see you next week']);
+    const state = await settled(contact, 'one confirmation', (s) => s.counts.repliesSent === 1 && s.counts.inbound === 3);
+    expect(state.threads).toEqual([]);
+    await exportWorkflow('stop-repeated', 'contact', contactWorkflowId(contact));
+  });
+
+  scenario('revocation', async () => {
+    const [contact, business] = [uniquePhone(), uniquePhone()];
+    await textInOrder(contact, business, ['please stop texting me']);
+    const state = await settled(contact, 'confirmation sent', (s) => s.counts.repliesSent === 1);
+    expect(state.optOut).toMatchObject({ source: 'revocation' });
+    await exportWorkflow('revocation', 'contact', contactWorkflowId(contact));
+  });
+
+  scenario('review-look-alike', async () => {
+    const [contact, business] = [uniquePhone(), uniquePhone()];
+    await textInOrder(contact, business, ['Stop by our office Monday']);
+    const state = await settled(contact, 'flagged', (s) => s.counts.reviewFlags === 1);
+    expect(state.optedOut).toBe(false);
+    await exportWorkflow('review-look-alike', 'contact', contactWorkflowId(contact));
+  });
+
+  scenario('help', async () => {
+    const [contact, business] = [uniquePhone(), uniquePhone()];
+    await textInOrder(contact, business, ['HELP']);
+    await settled(contact, 'HELP answered', (s) => s.counts.repliesSent === 1 && s.counts.helpRequests === 1);
+    await exportWorkflow('help', 'contact', contactWorkflowId(contact));
+  });
+
+  scenario('help-while-opted-out', async () => {
+    const [contact, business] = [uniquePhone(), uniquePhone()];
+    await textInOrder(contact, business, ['STOP', 'HELP']);
+    const state = await settled(contact, 'both answered', (s) => s.counts.repliesSent === 2);
+    expect(state.optedOut).toBe(true);
+    await exportWorkflow('help-while-opted-out', 'contact', contactWorkflowId(contact));
+  });
+
+  for (const keyword of ['START', 'UNSTOP', 'YES']) {
+    const name = `resubscribe-${keyword.toLowerCase()}`;
+    scenario(name, async () => {
+      const [contact, business] = [uniquePhone(), uniquePhone()];
+      await textInOrder(contact, business, ['STOP', keyword]);
+      const state = await settled(contact, 'both confirmations sent', (s) => s.counts.repliesSent === 2);
+      expect(state).toMatchObject({ optedOut: false, counts: { resubscribes: 1 } });
+      await exportWorkflow(name, 'contact', contactWorkflowId(contact));
+    });
+  }
+
+  scenario('start-while-subscribed', async () => {
+    const [contact, business] = [uniquePhone(), uniquePhone()];
+    await textInOrder(contact, business, ['START']);
+    const state = await settled(contact, 'answered once', (s) => s.counts.repliesSent === 1);
+    expect(state.counts.resubscribes).toBe(0);
+    await exportWorkflow('start-while-subscribed', 'contact', contactWorkflowId(contact));
+  });
+
+  scenario('duplicate-message-id', async () => {
+    const [contact, business] = [uniquePhone(), uniquePhone()];
+    const stop = inboundText(contact, business, 'STOP');
+    await harness.consent.handleInbound(stop);
+    await settled(contact, 'STOP applied', (s) => s.counts.inbound === 1);
+    await harness.consent.handleInbound(stop);
+    await settled(contact, 'duplicate ignored', (s) => s.counts.duplicates === 1 && s.counts.repliesSent === 1);
+    await exportWorkflow('duplicate-message-id', 'contact', contactWorkflowId(contact));
+  });
+
+  scenario('ordinary-text', async () => {
+    // Implied consent: a thread opened, the same thread again, and a second business number's thread.
+    const [contact, business, other] = [uniquePhone(), uniquePhone(), uniquePhone()];
+    await textInOrder(contact, business, ['Hi, can I move my appointment to Friday?', 'Thanks!']);
+    await textInOrder(contact, other, ['Is the shop open on Sunday?']);
+    const state = await settled(contact, 'three texts', (s) => s.counts.inbound === 3);
+    expect(state.threads.map((thread) => thread.inboundCount).sort()).toEqual([1, 2]);
+    await exportWorkflow('ordinary-text', 'contact', contactWorkflowId(contact));
+  });
+
+  scenario('rejected-signals', async () => {
+    // Payloads that fail validation are ignored with a log line, whichever signal carries them.
+    const [contact, business] = [uniquePhone(), uniquePhone()];
+    await signalPastTheEdge(contact, inboundMessageSignal.name, inboundText(uniquePhone(), business, 'STOP'));
+    await signalPastTheEdge(contact, inboundMessageSignal.name, { from: contact, to: business, body: 'no message id' });
+    await signalPastTheEdge(contact, recordConsentSignal.name, { type: 'express', messageTypes: [] });
+    await signalPastTheEdge(contact, recordOptOutSignal.name, { source: 'keyword', at: 'yesterday' });
+    await signalPastTheEdge(contact, messageSentSignal.name, { idempotencyKey: 42 });
+    await signalPastTheEdge(contact, sendRefusedSignal.name, {});
+    const state = await settled(contact, 'six rejected', (s) => s.counts.rejectedSignals === 6);
+    expect(state).toMatchObject({ optedOut: false, consents: [], counts: { inbound: 0 } });
+    await exportWorkflow('rejected-signals', 'contact', contactWorkflowId(contact));
+  });
+});
+
+// --- consents, operators, the opt-out list, the carrier ---------------------------------------------------------------
+
+describe('consents and opt-outs not sent by text', () => {
+  scenario('consent-recorded', async () => {
+    const contact = uniquePhone();
+    await harness.consent.recordConsent({ phone: contact, type: 'express_written', source: WEB_FORM_EVIDENCE, messageTypes: ['promotional', 'transactional'] });
+    await settled(contact, 'consent stored', (s) => s.counts.consentsRecorded === 1);
+    await exportWorkflow('consent-recorded', 'contact', contactWorkflowId(contact));
+  });
+
+  scenario('consent-refused', async () => {
+    // The client refuses a purchased list before signalling; a signal sent past it is refused by the actor.
+    const contact = uniquePhone();
+    await signalPastTheEdge(contact, recordConsentSignal.name, {
+      type: 'express',
+      source: { kind: 'purchased_list', listName: 'leads-2026.csv' },
+      messageTypes: ['promotional'],
+      grantedAt: new Date().toISOString(),
+    });
+    const state = await settled(contact, 'consent refused', (s) => s.counts.consentsRefused === 1);
+    expect(state.consents).toEqual([]);
+    await exportWorkflow('consent-refused', 'contact', contactWorkflowId(contact));
+  });
+
+  scenario('operator-opt-out', async () => {
+    // The second one changes nothing: an opt-out in force keeps its original record.
+    const contact = uniquePhone();
+    await harness.consent.addOptOut({ phone: contact, recordedBy: 'agent@acme.example', note: 'asked on a call', reference: 'call-8812' });
+    await settled(contact, 'opted out', (s) => s.optedOut);
+    await harness.consent.addOptOut({ phone: contact, recordedBy: 'other-agent@acme.example', note: 'asked again by e-mail' });
+    await waitFor(
+      () => harness.client.workflow.getHandle(contactWorkflowId(contact)).fetchHistory(),
+      (history) => isQuiescent(history) && signalsIn(history) === 2,
+      { what: 'the second opt-out signal applied' },
+    );
+    const state = await settled(contact, 'still the first opt-out', (s) => s.counts.optOuts === 1);
+    expect(state.optOut).toMatchObject({ source: 'operator-recorded', reference: 'call-8812' });
+    await exportWorkflow('operator-opt-out', 'contact', contactWorkflowId(contact));
+  });
+
+  scenario('opt-out-restored', async () => {
+    // An operator terminates an opted-out actor; the next text starts a run that reads the opt-out list first.
+    const [contact, business] = [uniquePhone(), uniquePhone()];
+    const handle = harness.client.workflow.getHandle(contactWorkflowId(contact));
+    await textInOrder(contact, business, ['STOP']);
+    await settled(contact, 'confirmation sent and the opt-out listed', (s) => s.counts.repliesSent === 1);
+    const closedRun = (await handle.describe()).runId;
+    await handle.terminate('operator closed the actor by mistake');
+    await harness.consent.handleInbound(inboundText(contact, business, 'what time do you open?'));
+    const state = await settled(contact, 'restored from the list', (s) => s.optedOut && s.counts.inbound === 1);
+    expect(state.optOut).toMatchObject({ source: 'keyword', businessNumber: business });
+    await exportWorkflow('opt-out-restored', 'contact', contactWorkflowId(contact), [closedRun, undefined]);
+  });
+
+  scenario('carrier-opt-out-on-reply', async () => {
+    const [contact, business] = [uniquePhone(), uniquePhone()];
+    carrierOptedOut.add(contact);
+    await textInOrder(contact, business, ['HELP']);
+    const state = await settled(contact, 'reply refused by the carrier', (s) => s.counts.repliesFailed === 1 && s.optedOut);
+    expect(state.optOut).toMatchObject({ source: 'carrier', recordedBy: 'provider' });
+    await exportWorkflow('carrier-opt-out-on-reply', 'contact', contactWorkflowId(contact));
+  });
+
+  scenario('ledger-outage', async () => {
+    // The ledger refuses writes until its local activity's retries have gone to durable timers, then heals.
+    const [contact, business] = [uniquePhone(), uniquePhone()];
+    const handle = harness.client.workflow.getHandle(contactWorkflowId(contact));
+    ledgerDown = true;
+    try {
+      await harness.consent.handleInbound(inboundText(contact, business, 'STOP'));
+      await waitFor(
+        () => handle.fetchHistory(),
+        (history) => (history.events ?? []).some((event) => event.eventType === EventType.EVENT_TYPE_TIMER_STARTED),
+        { what: 'a ledger retry waiting on a durable timer' },
+      );
+      // The confirmation goes out meanwhile; its evidence waits in the actor with the rest.
+      const waiting = await waitFor(
+        () => harness.consent.getContactState(contact),
+        (state) => state.counts.repliesSent === 1 && state.pendingReplies.length === 0,
+        { what: 'the confirmation sent during the outage' },
+      );
+      expect(waiting.pendingLedger.map((entry) => entry.event)).toEqual(expect.arrayContaining(['opt_out', 'reply_sent']));
+    } finally {
+      ledgerDown = false;
+    }
+    await settled(contact, 'the ledger drained', (s) => s.counts.repliesSent === 1);
+    await exportWorkflow('ledger-outage', 'contact', contactWorkflowId(contact));
+  }, 120_000);
+});
+
+// --- continue-as-new -----------------------------------------------------------------------------------------------
+
+describe('a long-lived contact', () => {
+  scenario('continue-as-new', async () => {
+    const lowBound = new ConsentClient({
+      client: harness.client,
+      taskQueue: harness.taskQueue,
+      pool: harness.pool,
+      workflowSettings: { continueAsNewAfterEvents: CONTINUE_AS_NEW_AFTER_EVENTS },
+    });
+    const [contact, business] = [uniquePhone(), uniquePhone()];
+    const handle = harness.client.workflow.getHandle(contactWorkflowId(contact));
+    const mixed = ['Hello, is this Acme?', 'HELP', 'Stop by our office Monday', 'STOP', 'what are your hours?', 'START', 'thanks'];
+    const first = inboundText(contact, business, mixed[0]!);
+    const runsSeen = new Set<string>();
+    let texts = 0;
+    // One text at a time, each applied before the next: a run rotates at most once per text, so every run is seen.
+    for (let i = 0; runsSeen.size < 3 || texts < 2; i++) {
+      expect(i, 'texts sent before a third run had two of its own').toBeLessThan(200);
+      const text = i === 0 ? first : inboundText(contact, business, mixed[i % mixed.length]!);
+      await lowBound.handleInbound(text);
+      await settled(contact, `text ${i} applied`, (s) => s.counts.inbound === i + 1, lowBound);
+      const { runId } = await handle.describe();
+      texts = runsSeen.has(runId) ? texts + 1 : 1;
+      runsSeen.add(runId);
+    }
+    // The dedupe list crossed the rotations: the first text again, two runs later, has no second effect.
+    await lowBound.handleInbound(first);
+    await settled(contact, 'duplicate across runs', (s) => s.counts.duplicates === 1, lowBound);
+    const runs = await exportWorkflow('continue-as-new', 'contact', contactWorkflowId(contact));
+    expect(runs.length).toBeGreaterThanOrEqual(3);
+  }, 180_000);
+});
+
+// --- sends ---------------------------------------------------------------------------------------------------------
+
+describe('sends', () => {
+  async function consentedContact(messageTypes: ('transactional' | 'promotional')[]) {
+    const contact = uniquePhone();
+    await harness.consent.recordConsent({ phone: contact, type: 'express_written', source: WEB_FORM_EVIDENCE, messageTypes });
+    await settled(contact, 'consent stored', (s) => s.counts.consentsRecorded === 1);
+    return contact;
+  }
+
+  scenario('send-sent-and-refused', async () => {
+    const [contact, business] = [await consentedContact(['transactional']), uniquePhone()];
+    const sent = await harness.consent.sendMessage({ to: contact, from: business, body: COMPLIANT_FIRST, type: 'transactional' });
+    expect(sent).toMatchObject({ status: 'sent' });
+    await settled(contact, 'told of the send', (s) => s.counts.messagesSent === 1);
+    const refused = await harness.consent.sendMessage({ to: contact, from: business, body: 'Spring sale: 20% off this week.', type: 'promotional' });
+    expect(refused).toMatchObject({ status: 'refused', code: 'NO_CONSENT' });
+    await settled(contact, 'told of the refusal', (s) => s.counts.sendsRefused === 1);
+    await exportWorkflow('send-sent-and-refused', 'contact', contactWorkflowId(contact));
+    await exportWorkflow('send-sent-and-refused', 'send-sent', sent.workflowId);
+    await exportWorkflow('send-sent-and-refused', 'send-refused', refused.workflowId);
+  });
+
+  scenario('send-carrier-opt-out', async () => {
+    // The provider says the recipient opted out there: refused, and the contact is opted out here (source carrier).
+    const [contact, business] = [await consentedContact(['transactional']), uniquePhone()];
+    carrierOptedOut.add(contact);
+    const refused = await harness.consent.sendMessage({ to: contact, from: business, body: COMPLIANT_FIRST, type: 'transactional' });
+    expect(refused).toMatchObject({ status: 'refused', code: 'OPTED_OUT', carrierOptOut: true });
+    const state = await settled(contact, 'opted out by the carrier', (s) => s.optedOut && s.counts.sendsRefused === 1);
+    expect(state.optOut).toMatchObject({ source: 'carrier' });
+    await exportWorkflow('send-carrier-opt-out', 'contact', contactWorkflowId(contact));
+    await exportWorkflow('send-carrier-opt-out', 'send', refused.workflowId);
+  });
+
+  scenario('send-provider-failed', async () => {
+    // A refusal retrying cannot fix: the send fails, and the contact is not told (nothing was sent or refused).
+    const [contact, business] = [await consentedContact(['transactional']), uniquePhone()];
+    providerRefuses.add(contact);
+    const failed = await harness.consent.sendMessage({ to: contact, from: business, body: COMPLIANT_FIRST, type: 'transactional' });
+    expect(failed).toMatchObject({ status: 'failed' });
+    await exportWorkflow('send-provider-failed', 'send', failed.workflowId);
+  });
+
+  scenario('send-no-actor', async () => {
+    // A contact who never texted and holds no consent has no actor to tell: the signal fails, the refusal stands.
+    const refused = await harness.consent.sendMessage({ to: uniquePhone(), from: uniquePhone(), body: COMPLIANT_FIRST, type: 'promotional' });
+    expect(refused).toMatchObject({ status: 'refused', code: 'NO_CONSENT' });
+    await exportWorkflow('send-no-actor', 'send', refused.workflowId);
+  });
+
+  scenario('send-state-unavailable', async () => {
+    // The contact's actor is on a task queue no worker polls: its state cannot be read within 30 s, so it is refused.
+    const contact = uniquePhone();
+    const stranded = new ConsentClient({ client: harness.client, taskQueue: `no-worker-${randomUUID()}`, pool: harness.pool });
+    await stranded.handleInbound(inboundText(contact, uniquePhone(), 'hello'));
+    const idempotencyKey = `replay-unavailable-${randomUUID()}`;
+    const handle = await harness.client.workflow.start(sendMessageWorkflow, {
+      workflowId: `send:${idempotencyKey}`,
+      taskQueue: harness.taskQueue,
+      args: [{ idempotencyKey, to: contact, from: uniquePhone(), body: COMPLIANT_FIRST, type: 'transactional', program: null, appendDisclosures: false }],
+    });
+    expect(await handle.result()).toMatchObject({ status: 'refused', code: 'STATE_UNAVAILABLE' });
+    await exportWorkflow('send-state-unavailable', 'send', handle.workflowId);
+    await harness.client.workflow.getHandle(contactWorkflowId(contact)).terminate('replay capture: stranded on a queue with no worker');
+  }, 120_000);
+});
+
+// --- suppression imports -------------------------------------------------------------------------------------------
+
+describe('suppression imports', () => {
+  scenario('import-mixed', async () => {
+    // Numbers in every state an import meets: opted out by STOP, subscribed, new, listed with no actor (terminated).
+    const [stopped, subscribed, fresh, fresh2, listed, business] = Array.from({ length: 6 }, () => uniquePhone()) as [string, string, string, string, string, string];
+    await textInOrder(stopped, business, ['STOP']);
+    await textInOrder(subscribed, business, ['Hi, is my order ready?']);
+    await textInOrder(listed, business, ['STOP']);
+    await settled(stopped, 'confirmed', (s) => s.counts.repliesSent === 1);
+    await settled(listed, 'confirmed', (s) => s.counts.repliesSent === 1);
+    const listedHandle = harness.client.workflow.getHandle(contactWorkflowId(listed));
+    const closedRun = (await listedHandle.describe()).runId;
+    await listedHandle.terminate('operator closed the actor by mistake');
+
+    const csv = ['phone', stopped, subscribed, fresh, fresh2, fresh, 'call me maybe', listed].join('\n');
+    const { importId, workflowId } = await harness.consent.importSuppressionList(csv, { recordedBy: 'ops@acme.example', fileName: 'crm-export.csv' });
+    const progress = await harness.consent.waitForSuppressionImport(importId);
+    expect(progress).toMatchObject({ status: 'completed', rowsRead: 7, valid: 5, duplicates: 1, invalid: 1, optedOut: 3, alreadyOptedOut: 2 });
+
+    for (const contact of [stopped, subscribed, fresh, listed]) await settled(contact, 'import applied', (s) => s.optedOut);
+    await exportWorkflow('import-mixed', 'import', workflowId);
+    await exportWorkflow('import-mixed', 'contact-stopped', contactWorkflowId(stopped));
+    await exportWorkflow('import-mixed', 'contact-subscribed', contactWorkflowId(subscribed));
+    await exportWorkflow('import-mixed', 'contact-new', contactWorkflowId(fresh));
+    await exportWorkflow('import-mixed', 'contact-listed', contactWorkflowId(listed), [closedRun, undefined]);
+  });
+
+  scenario('import-failed', async () => {
+    // Not reachable through the public paths (the client stores only a file it has parsed, and the worker parses it
+    // the same way): an import started for an id with no stored file is how the workflow's failed outcome occurs.
+    const importId = `replay-missing-${randomUUID()}`;
+    const handle = await harness.client.workflow.start(suppressionImportWorkflow, {
+      workflowId: suppressionImportWorkflowId(importId),
+      taskQueue: harness.taskQueue,
+      args: [{ importId }],
+    });
+    expect(await handle.result()).toMatchObject({ status: 'failed', error: expect.stringContaining('has no stored file') });
+    await exportWorkflow('import-failed', 'import', handle.workflowId);
+  });
+});
+
+// --- the corpus ------------------------------------------------------------------------------------------------------
+
+it('writes the corpus once, when every scenario captured', async () => {
+  const missing = scenarios.filter((name) => !captured.has(name));
+  expect(missing, 'scenarios that did not capture: nothing is written').toEqual([]);
+  // mkdir without `recursive` fails if the version appeared meanwhile: a version is never overwritten.
+  await mkdir(corpusRoot, { recursive: true });
+  await mkdir(target);
+  let bytes = 0;
+  for (const file of (await readdir(staging)).sort()) {
+    await copyFile(path.join(staging, file), path.join(target, file));
+    bytes += (await stat(path.join(target, file))).size;
+  }
+  const types = [...new Set(written.map((entry) => entry.workflowType))].sort();
+  console.log(
+    [
+      `replay corpus ${version}: ${written.length} histories, ${(bytes / 1024).toFixed(0)} KiB, workflow types ${types.join(', ')}`,
+      ...written.map((entry) => `  ${entry.file} (${entry.workflowType}, ${entry.events} events)`),
+    ].join('\n'),
+  );
+  expect(types).toEqual(['contactWorkflow', 'sendMessageWorkflow', 'suppressionImportWorkflow']);
+});
