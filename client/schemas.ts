@@ -83,6 +83,8 @@ export function edgeSchemas(defaultCountry: string) {
     phone,
     /** `receivedAt` defaults to the moment the edge accepted the message. */
     inboundMessage: inboundMessageFieldsSchema
+      // What the engine itself notes (a claimed receivedAt, the original text) is never taken from a caller.
+      .omit({ receivedAtClaimed: true, originalBody: true })
       .extend({
         from: phone,
         to: phone,
