@@ -15,7 +15,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { History } from '@temporalio/common/lib/proto-utils';
 import { temporal } from '@temporalio/proto';
-import type { Pool, PoolClient } from 'pg';
+import type { Pool } from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ProviderRejectedError, type SmsProvider } from '../../activities/providers/provider';
 import { createSandboxProvider } from '../../activities/providers/sandbox';
@@ -35,6 +35,7 @@ import { sendMessageWorkflow } from '../../workflows/send';
 import { suppressionImportWorkflow } from '../../workflows/suppression-import';
 import { COMPLIANT_FIRST, WEB_FORM_EVIDENCE } from '../support/consent-fixtures';
 import { inboundText, startHarness, uniquePhone, waitFor, type Harness } from '../support/harness';
+import { adminShutdownError, failCheckedOutQueries } from '../support/pool-faults';
 import { historyToJSON } from './history-json';
 
 const EventType = temporal.api.enums.v1.EventType;
@@ -103,26 +104,7 @@ function capturingProvider(pool: Pool): SmsProvider {
 /** While set, every ledger INSERT of the worker fails like a dropped connection (a retryable database outage). */
 let ledgerDown = false;
 function ledgerOutage(pool: Pool): Pool {
-  return new Proxy(pool, {
-    get(target, property, receiver) {
-      if (property !== 'connect') return Reflect.get(target, property, receiver);
-      return async (...args: unknown[]) => {
-        if (args.length > 0) return (target.connect as (...a: unknown[]) => unknown)(...args);
-        const client: PoolClient = await target.connect();
-        return new Proxy(client, {
-          get(inner, name, innerReceiver) {
-            if (name !== 'query') return Reflect.get(inner, name, innerReceiver);
-            return async (text: unknown, ...rest: unknown[]) => {
-              if (ledgerDown && typeof text === 'string' && text.includes('INSERT INTO consent_ledger')) {
-                throw Object.assign(new Error('terminating connection due to administrator command (injected)'), { code: '57P01' });
-              }
-              return (inner.query as (...a: unknown[]) => Promise<unknown>)(text, ...rest);
-            };
-          },
-        });
-      };
-    },
-  });
+  return failCheckedOutQueries(pool, (text) => (ledgerDown && text.includes('INSERT INTO consent_ledger') ? adminShutdownError() : undefined));
 }
 
 let harness: Harness;

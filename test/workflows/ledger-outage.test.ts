@@ -2,36 +2,21 @@
  * A ledger write that fails for a passing reason (the database refuses it for a while) retries without holding up
  * the actor: its replies go out and its later texts are answered meanwhile, and every entry lands once it heals.
  */
-import type { Pool, PoolClient } from 'pg';
+import type { Pool } from 'pg';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { ContactState } from '../../workflows/domain/contact-state';
 import { contactStateQuery } from '../../workflows/messages';
+import { adminShutdownError, failCheckedOutQueries } from '../support/pool-faults';
 import { inboundText, outboundFor, startHarness, uniquePhone, waitFor, type Harness } from '../support/harness';
 
 let ledgerDown = false;
 let refusedAppends = 0;
 /** The worker's pool, with every ledger INSERT failing like a lost connection while `ledgerDown` holds. */
 function ledgerOutage(pool: Pool): Pool {
-  return new Proxy(pool, {
-    get(target, property, receiver) {
-      if (property !== 'connect') return Reflect.get(target, property, receiver);
-      return async (...args: unknown[]) => {
-        if (args.length > 0) return (target.connect as (...a: unknown[]) => unknown)(...args);
-        const client: PoolClient = await target.connect();
-        return new Proxy(client, {
-          get(inner, name, innerReceiver) {
-            if (name !== 'query') return Reflect.get(inner, name, innerReceiver);
-            return async (text: unknown, ...rest: unknown[]) => {
-              if (ledgerDown && typeof text === 'string' && text.includes('INSERT INTO consent_ledger')) {
-                refusedAppends += 1;
-                throw Object.assign(new Error('terminating connection due to administrator command (injected)'), { code: '57P01' });
-              }
-              return (inner.query as (...a: unknown[]) => Promise<unknown>)(text, ...rest);
-            };
-          },
-        });
-      };
-    },
+  return failCheckedOutQueries(pool, (text) => {
+    if (!ledgerDown || !text.includes('INSERT INTO consent_ledger')) return undefined;
+    refusedAppends += 1;
+    return adminShutdownError();
   });
 }
 
