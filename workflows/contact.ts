@@ -497,23 +497,20 @@ export async function contactWorkflow(input: ContactWorkflowInput): Promise<void
   };
 
   // Evidence never waits behind a reply (a provider outage retries one for a day), nor a reply behind the ledger
-  // (a database outage): each has a loop of its own, and both must be idle before the history rotates.
-  let ledgerBusy = false;
-  let repliesBusy = false;
-  const runWhenPending = async (pending: () => boolean, work: () => Promise<void>, busy: (value: boolean) => void) => {
+  // (a database outage): each has a loop of its own. Work in flight stays at the head of its queue until done, so
+  // both queues empty means both loops idle, and only then does the history rotate.
+  const drainWhenPending = async (pending: () => boolean, drain: () => Promise<void>) => {
     for (;;) {
       await condition(pending);
-      busy(true);
-      await work();
-      busy(false);
+      await drain();
     }
   };
-  void runWhenPending(() => state.pendingLedger.length > 0, flushLedger, (value) => (ledgerBusy = value));
-  void runWhenPending(() => state.pendingReplies.length > 0, sendPendingReplies, (value) => (repliesBusy = value));
+  void drainWhenPending(() => state.pendingLedger.length > 0, flushLedger);
+  void drainWhenPending(() => state.pendingReplies.length > 0, sendPendingReplies);
 
   const continueAsNewAfter = settings.continueAsNewAfterEvents ?? DEFAULT_CONTINUE_AS_NEW_AFTER_EVENTS;
   const rotationDue = () => workflowInfo().continueAsNewSuggested || workflowInfo().historyLength >= continueAsNewAfter;
-  const idle = () => !ledgerBusy && !repliesBusy && state.pendingReplies.length === 0 && state.pendingLedger.length === 0;
+  const idle = () => state.pendingReplies.length === 0 && state.pendingLedger.length === 0;
 
   await condition(() => rotationDue() && idle() && allHandlersFinished());
   await continueAsNew<typeof contactWorkflow>({ phone: state.phone, state, settings });
