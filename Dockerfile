@@ -1,11 +1,13 @@
-# The worker and the API (one image, two commands: `npm run worker`, `npm run api`); see docker-compose.yml.
+# The worker and the API (one image, two commands: dist/worker/main.js, dist/client/http/main.js); see docker-compose.yml.
 FROM node:20-bookworm-slim
 WORKDIR /app
 ENV NODE_ENV=production
 COPY package.json package-lock.json ./
-# tsx runs the TypeScript as it is; the type checker and test runner stay out of the image.
-RUN npm ci --omit=dev --no-audit --no-fund
+# The compiler is a dev dependency: installed for the build, pruned after it.
+RUN npm ci --include=dev --no-audit --no-fund
 COPY . .
-# npm forwards SIGTERM to the process, which drains (worker) or stops accepting requests (API) and exits 0.
+# Compiles to dist/ and bundles the workflows once (dist/workflow-bundle.js): production runs node on the built
+# files, and a worker started from dist/ loads the bundle instead of bundling at every start.
+RUN npm run build && npm prune --omit=dev --no-audit --no-fund
 USER node
-CMD ["npm", "run", "worker"]
+CMD ["node", "dist/worker/main.js"]

@@ -1,4 +1,5 @@
 /** Builds the worker that hosts the contact actor and its activities on one task queue. */
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { Worker, type NativeConnection, type WorkerOptions } from '@temporalio/worker';
 import type { Client } from '@temporalio/client';
@@ -46,6 +47,15 @@ export const DEFAULT_WORKER_TUNING = {
   maxConcurrentActivityTaskExecutions: 100,
   maxConcurrentLocalActivityExecutions: 100,
 } satisfies ConsentWorkerTuning;
+
+/** `npm run build` writes the workflow bundle here, in dist/: a worker started from dist/ loads it and bundles nothing. */
+export const PREBUILT_WORKFLOW_BUNDLE = 'workflow-bundle.js';
+
+/** The bundle beside this compiled file (dist/workflow-bundle.js), when this worker runs from `npm run build`'s output. */
+export function prebuiltWorkflowBundle(): string | undefined {
+  const bundle = path.join(__dirname, '..', PREBUILT_WORKFLOW_BUNDLE);
+  return existsSync(bundle) ? bundle : undefined;
+}
 
 /** The workflows folder; the SDK's bundler resolves its index.ts itself (works under tsx and vitest alike). */
 export function workflowsPath(): string {

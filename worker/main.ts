@@ -8,7 +8,7 @@ import { standaloneEndpoints, type ServiceConfig, type ServiceEndpoints } from '
 import type { Logger } from '../client/logger';
 import { runServiceProcess, stopOnSignals } from '../client/shutdown';
 import { connectTo, describeTemporalConnection } from '../client/temporal-connection';
-import { createConsentWorker } from './consent-worker';
+import { createConsentWorker, prebuiltWorkflowBundle } from './consent-worker';
 import { installWorkerRuntime } from './runtime';
 
 export interface RunningWorker {
@@ -26,7 +26,10 @@ export async function startWorker({ env, profile }: ServiceConfig, { temporal, d
   const connection = await connectTo(temporal, (options) => NativeConnection.connect(options));
   const clientConnection = await connectTo(temporal, (options) => Connection.connect(options));
   const client = new Client({ connection: clientConnection, namespace: env.TEMPORAL_NAMESPACE });
+  // From `npm run build`'s dist/: the bundle made once at build time; from the sources (tsx): bundled now.
+  const workflowBundlePath = prebuiltWorkflowBundle();
   const worker = await createConsentWorker({
+    workflowBundlePath,
     connection,
     namespace: env.TEMPORAL_NAMESPACE,
     taskQueue: env.TEMPORAL_TASK_QUEUE,
@@ -44,7 +47,13 @@ export async function startWorker({ env, profile }: ServiceConfig, { temporal, d
     await pool.end();
   });
   logger.info(
-    { taskQueue: env.TEMPORAL_TASK_QUEUE, namespace: env.TEMPORAL_NAMESPACE, temporal: describeTemporalConnection(temporal), provider: env.SMS_PROVIDER },
+    {
+      taskQueue: env.TEMPORAL_TASK_QUEUE,
+      namespace: env.TEMPORAL_NAMESPACE,
+      temporal: describeTemporalConnection(temporal),
+      provider: env.SMS_PROVIDER,
+      workflows: workflowBundlePath ? `prebuilt bundle ${workflowBundlePath}` : 'bundled at start from workflows/',
+    },
     `worker polling task queue ${env.TEMPORAL_TASK_QUEUE}`,
   );
   return {

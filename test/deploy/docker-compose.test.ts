@@ -79,12 +79,14 @@ describe('the worker and the API', () => {
   it.each([
     ['worker', 'worker/main.ts'],
     ['api', 'client/http/main.ts'],
-  ])('the %s service runs its npm script (%s)', async (name, entryPoint) => {
+  ])('the %s service runs the built %s with node, as PID 1, from an image that builds it', async (name, entryPoint) => {
     const services = await composeServices();
-    expect(services[name]!.command).toEqual(['npm', 'run', name]);
-    // `exec`: npm's shell would otherwise swallow the SIGTERM that `docker stop` sends, and the process never drains.
-    expect(packageScripts[name]).toBe(`exec tsx ${entryPoint}`);
+    // node itself receives the SIGTERM that `docker stop` sends, and drains.
+    expect(services[name]!.command).toEqual(['node', `dist/${entryPoint.replace(/\.ts$/, '.js')}`]);
     expect(services[name]!.build ?? services[name]!.image).toBeDefined();
+    expect(readFileSync(path.join(root, 'Dockerfile'), 'utf8')).toMatch(/^RUN npm run build && npm prune --omit=dev/m);
+    // Outside Docker the npm scripts run the sources; `exec` so npm's shell does not swallow the SIGTERM.
+    expect(packageScripts[name]).toBe(`exec tsx ${entryPoint}`);
   });
 
   it.each(['worker', 'api'])('the %s service has every setting the app requires to start on its own', async (name) => {

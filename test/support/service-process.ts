@@ -28,7 +28,7 @@ export interface ServiceProcess {
 
 const root = path.join(__dirname, '..', '..');
 
-export function startServiceProcess(script: 'worker' | 'api' | 'start', env: Record<string, string>): ServiceProcess {
+export function startServiceProcess(script: 'worker' | 'api' | 'start' | 'worker:built' | 'api:built', env: Record<string, string>): ServiceProcess {
   const child = spawn('npm', ['run', '--silent', script], {
     cwd: root,
     // The test run's own settings must not leak in: only PATH/HOME and what the test gives.
