@@ -143,8 +143,10 @@ export function buildApiServer({ consent, client, pool, namespace, taskQueue, lo
 
   app.register(webhookRoutes, { consent, outbox: new OutboundMessages(pool), settings: webhooks ?? {} });
 
-  app.post('/v1/inbound', { schema: { body: schemas.inboundMessage } }, async (request, reply) => {
-    const accepted = await consent.handleInbound(request.body);
+  // Validated once, by handleInbound itself: a second parse of the settled message would drop what settling noted
+  // (the claimed receivedAt, the original text), since a caller may not set those.
+  app.post('/v1/inbound', async (request, reply) => {
+    const accepted = await consent.handleInbound(request.body as Parameters<ConsentClient['handleInbound']>[0]);
     return reply.status(202).send({
       contact: accepted.contact,
       workflowId: accepted.workflowId,
