@@ -10,6 +10,7 @@ import {
   condition,
   continueAsNew,
   log,
+  patched,
   proxyActivities,
   proxyLocalActivities,
   setCurrentDetails,
@@ -75,6 +76,9 @@ export interface ContactWorkflowInput {
   state?: ContactState;
   settings?: ContactWorkflowSettings;
 }
+
+/** Replies keyed to their contact and business number, not to the inbound message id alone (since corpus v2). */
+export const REPLY_KEY_PER_CONTACT_PATCH = 'reply-key-per-contact';
 
 /** Error types the reply activity throws that retrying cannot fix. */
 export const NON_RETRYABLE_REPLY_ERRORS = ['RecipientOptedOut', 'ProviderRejected'];
@@ -364,7 +368,12 @@ export class ContactActor {
   private queueReply(kind: ReplyKind, message: InboundMessage): void {
     this.state.pendingReplies.push({
       kind,
-      idempotencyKey: `reply:${kind}:${message.messageId}`,
+      // Message ids are the caller's (or each provider's): two contacts may send the same one, and a reply keyed by
+      // the id alone found the other contact's outbox row and was never sent. Keyed to the contact and the thread.
+      // The unpatched key keeps corpus v1's actors (test/replay/histories/v1) replaying and finishing their replies.
+      idempotencyKey: patched(REPLY_KEY_PER_CONTACT_PATCH)
+        ? `reply:${kind}:${this.state.phone}:${message.to}:${message.messageId}`
+        : `reply:${kind}:${message.messageId}`,
       businessNumber: message.to,
       inboundMessageId: message.messageId,
     });

@@ -122,6 +122,22 @@ describe('poison inbound texts over HTTP', () => {
   });
 });
 
+describe('message ids that collide across contacts', () => {
+  it.each([
+    ['the same message id', 'SM-shared-id', 'SM-shared-id'],
+    ['ids that become the same stored text (NUL and a lone surrogate both become U+FFFD)', 'SM\u0000', 'SM\uD800'],
+  ])('two contacts whose STOPs carry %s each get exactly one confirmation', async (_case, firstId, secondId) => {
+    const business = uniquePhone();
+    const [first, second] = [uniquePhone(), uniquePhone()];
+    for (const [contact, messageId] of [[first, firstId], [second, secondId]] as const) {
+      const response = await api.inject({ method: 'POST', url: '/v1/inbound', payload: { ...inboundText(contact, business, 'STOP'), messageId: `${messageId}${business}` } });
+      expect(response.statusCode).toBe(202);
+    }
+    await expectStopSettled(first);
+    await expectStopSettled(second);
+  });
+});
+
 describe('poison operator opt-outs', () => {
   it('an operator opt-out dated in year 0000 is refused with 400 naming `at`, and nothing starts', async () => {
     const contact = uniquePhone();
