@@ -49,8 +49,9 @@ function isDependencyUnavailable(error: unknown): boolean {
     const { code } = current as { code?: unknown };
     // Node's socket errors; Postgres 57P01-03 (shutting down, starting up), 53 (out of resources), 08 (connection)
     if (typeof code === 'string' && (/^E(CONNREFUSED|CONNRESET|PIPE|TIMEDOUT|HOSTUNREACH)$/.test(code) || /^(57P0[123]|53...|08...)$/.test(code))) return true;
-    // gRPC UNAVAILABLE (14) and DEADLINE_EXCEEDED (4) from the Temporal client
-    if (isGrpcServiceError(current) && (current.code === 14 || current.code === 4)) return true;
+    // From the Temporal client, gRPC CANCELLED (1), DEADLINE_EXCEEDED (4), RESOURCE_EXHAUSTED (8, the server's rate
+    // limits), ABORTED (10) and UNAVAILABLE (14): the server is down or overloaded, and a retry later may succeed.
+    if (isGrpcServiceError(current) && [1, 4, 8, 10, 14].includes(current.code)) return true;
     if (/Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error/.test(current.message)) return true;
   }
   return false;
