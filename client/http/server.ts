@@ -14,6 +14,7 @@ import {
 import type { Pool } from 'pg';
 import { OutboundMessages } from '../../activities/postgres/outbound-messages';
 import { ConsentRefusedError, ContactStateUnavailableError, InvalidInputError, NotFoundError, type ConsentClient } from '../consent-client';
+import { RECEIVED_AT_MAX_AHEAD_MS, RECEIVED_AT_MAX_BEHIND_MS } from '../../workflows/domain/schemas';
 import { requireApiKey } from './api-keys';
 import { checkHealth } from './health';
 import { webhookRoutes, type WebhookSettings } from './webhooks/webhooks';
@@ -41,7 +42,8 @@ export const MAX_IMPORT_BYTES = 32 * 1024 * 1024;
 export const OPT_OUT_CSV_COLUMNS = ['phone', 'optedOutAt', 'businessNumber', 'source', 'recordedBy', 'reference', 'note'] as const;
 
 const RECEIVED_AT_NOTE =
-  'receivedAt was not a real instant within 30 days before and 5 minutes after the engine received the text: the engine used its own clock, and keeps the claim as evidence';
+  `receivedAt was not a real instant within ${RECEIVED_AT_MAX_BEHIND_MS / 86_400_000} days before and ${RECEIVED_AT_MAX_AHEAD_MS / 60_000} minutes after ` +
+  'the engine received the text: the engine used its own clock, and keeps the claim as evidence';
 
 /** Connection failures of Postgres or Temporal: worth a retry by the client, not a bug of ours. */
 function isDependencyUnavailable(error: unknown): boolean {
