@@ -29,7 +29,7 @@ import { sendMessageWorkflow, type SendMessageResult } from '../workflows/send';
 import { contactWorkflow, isStateLoading, type ContactWorkflowSettings } from '../workflows/contact';
 import { evaluateSend } from '../workflows/domain/consent-rules';
 import { emptyContactState, type ContactState } from '../workflows/domain/contact-state';
-import { classifyInbound, type InboundClassification } from '../workflows/domain/keywords';
+import { classifyInbound, DEFAULT_KEYWORD_SETTINGS, keywordSettingsChanges, type InboundClassification } from '../workflows/domain/keywords';
 import { describeIssues, type CanSendRequest, type CanSendResult, type InboundMessage, type RecordOptOut } from '../workflows/domain/schemas';
 import {
   canSendQuery,
@@ -39,7 +39,7 @@ import {
   recordOptOutSignal,
   suppressionImportProgressQuery,
 } from '../workflows/messages';
-import { contactStartOptions, contactWorkflowId } from '../workflows/contact-start';
+import { actorSettings, contactStartOptions, contactWorkflowId } from '../workflows/contact-start';
 import { edgeSchemas, type EdgeSchemas } from './schemas';
 
 /** Bad input: names each field and why. Nothing was signalled. */
@@ -126,9 +126,11 @@ export class ConsentClient {
 
   /** Durably hands one inbound text to its contact's actor, starting the actor if this is the contact's first event. */
   async handleInbound(input: z.input<EdgeSchemas['inboundMessage']>): Promise<InboundAccepted> {
-    const message: InboundMessage = parse(this.schemas.inboundMessage, input);
+    const keywords = this.options.workflowSettings?.keywords ?? DEFAULT_KEYWORD_SETTINGS;
+    // The settings travel with the text: the actor reads it with the account's settings of now, not of its first start.
+    const message: InboundMessage = { ...parse(this.schemas.inboundMessage, input), keywords: keywordSettingsChanges(keywords) };
     const workflowId = await this.signalContact(message.from, inboundMessageSignal.name, message);
-    const classification = classifyInbound(message.body, this.options.workflowSettings?.keywords);
+    const classification = classifyInbound(message.body, keywords);
     return { contact: message.from, workflowId, message, classification };
   }
 
@@ -197,7 +199,7 @@ export class ConsentClient {
       await this.options.client.workflow.start(suppressionImportWorkflow, {
         workflowId,
         taskQueue: this.options.taskQueue,
-        args: [{ importId, contactSettings: this.options.workflowSettings }],
+        args: [{ importId, contactSettings: actorSettings(this.options.workflowSettings) }],
         workflowIdReusePolicy: 'REJECT_DUPLICATE',
         staticSummary: `Suppression-list import ${fileName ?? importId} by ${recordedBy}`,
         staticDetails: 'Opts out every valid number of the file through its contact actor (source suppression-import, no SMS). Query `progress`.',

@@ -84,7 +84,8 @@ export function edgeSchemas(defaultCountry: string) {
     /** `receivedAt` defaults to the moment the edge accepted the message. */
     inboundMessage: inboundMessageFieldsSchema
       // What the engine itself notes (a claimed receivedAt, the original text) is never taken from a caller.
-      .omit({ receivedAtClaimed: true, originalBody: true })
+      // Nor are the account's keyword settings, which the client library adds from its configuration.
+      .omit({ receivedAtClaimed: true, originalBody: true, keywords: true })
       .extend({
         from: phone,
         to: phone,

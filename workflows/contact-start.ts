@@ -10,9 +10,18 @@ export function contactWorkflowId(phone: string): string {
   return `contact:${phone}`;
 }
 
+/**
+ * What a contact's actor is started with: never the keyword settings, which each inbound text carries (they are the
+ * account's, and may change while the actor lives); absent when nothing is set, so the Web UI's Input panel stays short.
+ */
+export function actorSettings(settings?: ContactWorkflowSettings): ContactWorkflowSettings | undefined {
+  return settings?.continueAsNewAfterEvents !== undefined ? { continueAsNewAfterEvents: settings.continueAsNewAfterEvents } : undefined;
+}
+
 /** `listedOptOut`: the contact's opt-out list entry if the starter just read it (see ContactWorkflowInput). */
 export function contactStartOptions(phone: string, taskQueue: string, settings?: ContactWorkflowSettings, listedOptOut?: OptOutRecord | null) {
-  const args: [ContactWorkflowInput] = [{ phone, settings, ...(listedOptOut !== undefined ? { listedOptOut } : {}) }];
+  const started = actorSettings(settings);
+  const args: [ContactWorkflowInput] = [{ phone, ...(started ? { settings: started } : {}), ...(listedOptOut !== undefined ? { listedOptOut } : {}) }];
   return {
     workflowId: contactWorkflowId(phone),
     taskQueue,

@@ -22,8 +22,24 @@ import {
 import type { LedgerActivities } from '../activities/ledger';
 import type { ReplyActivities, SendReplyRequest } from '../activities/replies';
 import { evaluateSend } from './domain/consent-rules';
-import { emptyContactState, type ContactState, type OptOutRecord } from './domain/contact-state';
-import { classifyInbound, DEFAULT_KEYWORD_SETTINGS, intentFor, type KeywordSettings } from './domain/keywords';
+import {
+  addConsent,
+  keepRecentSends,
+  keepRecentThreads,
+  settleContactState,
+  stateText,
+  type ContactState,
+  type OptOutRecord,
+} from './domain/contact-state';
+import {
+  classifyInbound,
+  DEFAULT_KEYWORD_SETTINGS,
+  intentFor,
+  keywordSettingsChanges,
+  keywordSettingsFrom,
+  type InboundClassification,
+  type KeywordSettings,
+} from './domain/keywords';
 import {
   canSendRequestSchema,
   inboundMessageSchema,
@@ -41,7 +57,6 @@ import {
   MAX_PAST_OPT_OUTS,
   MAX_REVIEW_FLAGS,
   MAX_SEND_REFUSALS,
-  MAX_SENT_MESSAGES,
   type ReplyKind,
 } from './domain/settings';
 import { checkConsentEvidence, consentInputSchema } from './domain/consent-evidence';
@@ -57,9 +72,14 @@ import {
   sendRefusedSignal,
   type ApplyOptOutResult,
 } from './messages';
+import { actorSettings } from './contact-start';
 import { needsReviewAttribute, optedOutAttribute, optOutSourceAttribute } from './search-attributes';
 
 export interface ContactWorkflowSettings {
+  /**
+   * Only in the input of actors started before keyword settings travelled with each text (corpus v1, v2): what such
+   * an actor reads texts with until a text brings the account's settings. New actors are never started with it.
+   */
   keywords?: KeywordSettings;
   /** continue-as-new at this history length even before Temporal suggests it (tests set it low) */
   continueAsNewAfterEvents?: number;
@@ -119,7 +139,8 @@ export class ContactActor {
 
   constructor(
     readonly state: ContactState,
-    private readonly keywords: KeywordSettings,
+    /** the settings of an actor's first start, from before texts carried them (ContactWorkflowSettings.keywords) */
+    private readonly startedWithKeywords: KeywordSettings | undefined,
     seeded: boolean,
   ) {
     this.seeded = seeded;
@@ -139,25 +160,41 @@ export class ContactActor {
     }
     this.rememberMessageId(message.messageId);
     this.state.counts.inbound += 1;
-    const classification = classifyInbound(message.body, this.keywords);
+    const classification = classifyInbound(message.body, this.keywordSettings(message));
     const intent = intentFor(classification, this.state.optedOut);
     this.state.lastInbound = { messageId: message.messageId, businessNumber: message.to, intent, receivedAt: message.receivedAt };
     switch (intent) {
       case 'opt_out':
-        return this.optOutByText(message, 'keyword');
+        return this.optOutByText(message, 'keyword', classification);
       case 'revocation':
-        return this.optOutByText(message, 'revocation');
+        return this.optOutByText(message, 'revocation', classification);
       case 'resubscribe':
         return this.resubscribe(message);
       case 'help':
         this.state.counts.helpRequests += 1;
-        this.record('help_requested', message.receivedAt, message.to, null, inboundEvidence(message));
+        this.record('help_requested', message.receivedAt, message.to, null, this.readAs(message, classification));
         return this.queueReply('help', message);
       case 'needs_review':
         return this.flagForReview(message, classification.matched);
       case 'message':
         return this.noteConversation(message);
     }
+  }
+
+  /**
+   * Keyword settings are the account's, and each text read through the edge carries them (only what differs from the
+   * defaults): a change reaches every contact from its next text, and a replay reads each text exactly as it was read,
+   * from its own signal. A text sent without them is read with the settings the latest one carried.
+   */
+  private keywordSettings(message: InboundMessage): KeywordSettings {
+    if (message.keywords !== undefined) this.state.keywords = message.keywords;
+    if (this.state.keywords !== undefined) return keywordSettingsFrom(this.state.keywords);
+    return this.startedWithKeywords ?? DEFAULT_KEYWORD_SETTINGS;
+  }
+
+  /** An inbound text's evidence, with what it was read as and the settings it was read with (the ledger's proof). */
+  private readAs(message: InboundMessage, classification: InboundClassification): Record<string, unknown> {
+    return { ...inboundEvidence(message), matched: classification.matched, keywordSettings: this.state.keywords ?? keywordSettingsChanges(this.startedWithKeywords ?? DEFAULT_KEYWORD_SETTINGS) };
   }
 
   /** Add-only: an opt-out already in force keeps its original record. */
@@ -217,15 +254,16 @@ export class ContactActor {
       this.record('consent_refused', consent.grantedAt, consent.businessNumber, check.rule, { reason: check.reason, consent });
       return;
     }
-    this.state.consents.push({
+    // The state keeps what decisions read; the evidence goes to the ledger, every time it is given.
+    const held = addConsent(this.state, {
       type: consent.type,
       source: consent.source.kind,
       businessNumber: consent.businessNumber,
       messageTypes: consent.messageTypes,
-      program: consent.program,
+      program: consent.program ?? null,
       grantedAt: consent.grantedAt,
-      evidence: { ...consent.source },
     });
+    if (held === 'full') log.warn('consent not kept in state: the contact already holds the most distinct consents it keeps', { held: this.state.consents.length });
     this.state.counts.consentsRecorded += 1;
     this.record('consent_recorded', consent.grantedAt, consent.businessNumber, consent.source.kind, {
       type: consent.type,
@@ -233,6 +271,7 @@ export class ContactActor {
       program: consent.program ?? null,
       evidence: consent.source,
       optedOutWhenRecorded: this.state.optedOut,
+      ...(held === 'added' ? {} : { keptInState: false, why: held === 'already_held' ? 'the same consent is already held' : 'the contact holds the most distinct consents kept' }),
     });
   }
 
@@ -240,15 +279,16 @@ export class ContactActor {
     const parsed = messageSentSchema.safeParse(raw);
     if (!parsed.success) return this.rejectSignal('messageSent', summarise(parsed.error));
     if (this.state.sentMessages.some((sent) => sent.idempotencyKey === parsed.data.idempotencyKey)) return;
-    this.state.sentMessages = [...this.state.sentMessages, parsed.data].slice(-MAX_SENT_MESSAGES);
+    this.state.sentMessages = keepRecentSends([...this.state.sentMessages, parsed.data]);
     this.state.counts.messagesSent += 1;
+    if (parsed.data.type !== 'conversational') this.state.counts.businessMessagesSent += 1;
   }
 
   sendRefused(raw: unknown): void {
     const parsed = sendRefusedSchema.safeParse(raw);
     if (!parsed.success) return this.rejectSignal('sendRefused', summarise(parsed.error));
     if (this.state.sendRefusals.some((refusal) => refusal.idempotencyKey === parsed.data.idempotencyKey)) return;
-    this.state.sendRefusals = [...this.state.sendRefusals, parsed.data].slice(-MAX_SEND_REFUSALS);
+    this.state.sendRefusals = [...this.state.sendRefusals, { ...parsed.data, reason: stateText(parsed.data.reason) }].slice(-MAX_SEND_REFUSALS);
     this.state.counts.sendsRefused += 1;
   }
 
@@ -283,7 +323,7 @@ export class ContactActor {
     log.warn('reply not sent', { kind: reply.kind, idempotencyKey: reply.idempotencyKey, error: String(error) });
   }
 
-  private optOutByText(message: InboundMessage, source: OptOutSource): void {
+  private optOutByText(message: InboundMessage, source: OptOutSource, classification: InboundClassification): void {
     if (!this.state.optedOut) {
       this.optOut(
         {
@@ -297,7 +337,7 @@ export class ContactActor {
           note: null,
         },
         false,
-        inboundEvidence(message),
+        this.readAs(message, classification),
       );
     }
     // consent-rules.md §3: exactly one confirmation per opt-out, on the thread the STOP came in on.
@@ -324,7 +364,11 @@ export class ContactActor {
       this.record('resubscribe', message.receivedAt, message.to, null, { ...inboundEvidence(message), endedOptOut: this.state.optOut });
       this.state.pastOptOuts = [
         ...this.state.pastOptOuts,
-        { optOut: this.state.optOut, endedAt: message.receivedAt, endedByMessageId: message.messageId },
+        {
+          optOut: { ...this.state.optOut, text: this.state.optOut.text === null ? null : stateText(this.state.optOut.text) },
+          endedAt: message.receivedAt,
+          endedByMessageId: message.messageId,
+        },
       ].slice(-MAX_PAST_OPT_OUTS);
       // The consents held before the opt-out were never deleted, so lifting the flag restores them.
       this.state.optedOut = false;
@@ -342,7 +386,7 @@ export class ContactActor {
     this.record('review_flagged', message.receivedAt, message.to, null, { ...inboundEvidence(message), matched });
     this.state.reviewFlags = [
       ...this.state.reviewFlags,
-      { messageId: message.messageId, businessNumber: message.to, body: message.body, matched, receivedAt: message.receivedAt },
+      { messageId: message.messageId, businessNumber: message.to, body: stateText(message.body), matched, receivedAt: message.receivedAt },
     ].slice(-MAX_REVIEW_FLAGS);
     this.publish();
   }
@@ -362,6 +406,7 @@ export class ContactActor {
         firstMessageId: message.messageId,
         inboundCount: 1,
       });
+      this.state.threads = keepRecentThreads(this.state.threads);
     }
   }
 
@@ -455,9 +500,9 @@ function summarise(error: Parameters<typeof describeIssues>[0]): string {
 export async function contactWorkflow(input: ContactWorkflowInput): Promise<void> {
   const settings = input.settings ?? {};
   const firstRun = input.state === undefined;
-  // States carried from before the ledger existed lack its fields.
-  const state: ContactState = { ...emptyContactState(input.phone), ...input.state };
-  const actor = new ContactActor(state, settings.keywords ?? DEFAULT_KEYWORD_SETTINGS, !firstRun);
+  // A state carried from an older version gets a typed default for every field it lacks, and the current bounds.
+  const state: ContactState = settleContactState(input.phone, input.state);
+  const actor = new ContactActor(state, settings.keywords, !firstRun);
   setHandler(inboundMessageSignal, (message) => actor.receiveInbound(message));
   setHandler(recordOptOutSignal, (record) => actor.recordOptOut(record));
   setHandler(recordConsentSignal, (consent) => actor.recordConsent(consent));
@@ -522,5 +567,8 @@ export async function contactWorkflow(input: ContactWorkflowInput): Promise<void
   const idle = () => state.pendingReplies.length === 0 && state.pendingLedger.length === 0;
 
   await condition(() => rotationDue() && idle() && allHandlersFinished());
-  await continueAsNew<typeof contactWorkflow>({ phone: state.phone, state, settings });
+  // An actor started with keyword settings in its input keeps reading texts without settings as it did, from its state.
+  if (state.keywords === undefined && settings.keywords !== undefined) state.keywords = keywordSettingsChanges(settings.keywords);
+  const next = actorSettings(settings);
+  await continueAsNew<typeof contactWorkflow>({ phone: state.phone, state, ...(next ? { settings: next } : {}) });
 }

@@ -47,7 +47,24 @@ describe('POST /v1/consents', () => {
     });
     expect(response.statusCode).toBe(202);
     const state = await waitFor(() => harness.consent.getContactState(phone), (s) => s.consents.length === 1, { what: 'consent stored' });
-    expect(state.consents[0]).toMatchObject({ type: 'express_written', source: 'web_form', evidence: { formUrl: webForm.formUrl, checkboxPrechecked: false } });
+    // The actor keeps what decisions read; the evidence is in the ledger.
+    expect(state.consents[0]).toEqual({
+      type: 'express_written',
+      source: 'web_form',
+      businessNumber: null,
+      messageTypes: ['promotional', 'transactional'],
+      program: null,
+      grantedAt: expect.any(String),
+    });
+    const history = await waitFor(
+      () => harness.consent.getContactHistory(phone),
+      (page) => page.entries.some((entry) => entry.event === 'consent_recorded'),
+      { what: 'the consent in the ledger' },
+    );
+    expect(history.entries.find((entry) => entry.event === 'consent_recorded')?.evidence).toMatchObject({
+      type: 'express_written',
+      evidence: { kind: 'web_form', formUrl: webForm.formUrl, checkboxPrechecked: false },
+    });
   });
 
   it('a malformed consent gets 400 naming the field', async () => {

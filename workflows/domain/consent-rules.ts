@@ -12,7 +12,8 @@ const PERIOD_MS = { day: 86_400_000, week: 7 * 86_400_000, month: 30 * 86_400_00
 
 /** `now` is the caller's clock (the workflow's, deterministic) when the request names no time. */
 export function evaluateSend(state: ContactState, request: CanSendRequest, now: string): CanSendResult {
-  const firstBusinessMessage = !state.sentMessages.some((sent) => sent.type !== 'conversational');
+  // The counter survives the sends list's bound; a state from before it existed still has its sends to go by.
+  const firstBusinessMessage = !(state.counts.businessMessagesSent > 0) && !state.sentMessages.some((sent) => sent.type !== 'conversational');
   const decide = (code: SendDecisionCode, reason: string): CanSendResult => ({ allowed: code === 'ALLOWED', code, reason, firstBusinessMessage });
 
   // §4: an opt-out is account-wide and blocks every type from every business number.

@@ -1,8 +1,19 @@
-/** The contact actor's state: one plain, serialisable object that passes through continue-as-new untouched. */
-import type { InboundIntent } from './keywords';
+/** The contact actor's state: one plain, serialisable object that passes through continue-as-new, bounded. */
+import type { InboundIntent, KeywordSettingsChanges } from './keywords';
 import type { LedgerEntry } from './ledger';
 import type { MessageType, OptOutSource } from './schemas';
-import type { ReplyKind } from './settings';
+import {
+  DEDUPE_WINDOW,
+  MAX_CONSENTS,
+  MAX_PAST_OPT_OUTS,
+  MAX_REVIEW_FLAGS,
+  MAX_SEND_REFUSALS,
+  MAX_SENT_MESSAGES,
+  MAX_STATE_TEXT,
+  MAX_THREADS,
+  SENT_MESSAGES_KEPT_MS,
+  type ReplyKind,
+} from './settings';
 
 export interface OptOutRecord {
   source: OptOutSource;
@@ -36,17 +47,19 @@ export interface ConversationThread {
 
 export type ConsentType = 'express' | 'express_written';
 
-/** An express consent with its evidence (recorded through the consent API). */
+/**
+ * An express consent, as decisions need it (recorded through the consent API). Its evidence is in the ledger's
+ * `consent_recorded` entry; the same consent recorded again is one consent (the first grant is kept).
+ */
 export interface ConsentRecord {
   type: ConsentType;
   source: string;
   /** null: any business number of the account */
   businessNumber: string | null;
   messageTypes: MessageType[];
-  /** null or absent: every program */
-  program?: string | null;
+  /** null: every program */
+  program: string | null;
   grantedAt: string;
-  evidence: Record<string, unknown>;
 }
 
 /** An inbound text that contains a keyword without being one: changes nothing, an operator should look. */
@@ -102,6 +115,8 @@ export interface ContactCounts {
   consentsRefused: number;
   messagesSent: number;
   sendsRefused: number;
+  /** business-initiated (not conversational) sends ever: the first one owes §6's disclosures, whatever sentMessages still holds */
+  businessMessagesSent: number;
 }
 
 export interface ContactState {
@@ -126,6 +141,8 @@ export interface ContactState {
   /** numbers this contact's ledger entries: with the chain's first run id, each entry's idempotency key */
   ledgerSeq: number;
   counts: ContactCounts;
+  /** the account's keyword settings (changes from the defaults) that the latest text carried; absent: none carried any yet */
+  keywords?: KeywordSettingsChanges;
 }
 
 export function emptyContactState(phone: string): ContactState {
@@ -159,6 +176,170 @@ export function emptyContactState(phone: string): ContactState {
       consentsRefused: 0,
       messagesSent: 0,
       sendsRefused: 0,
+      businessMessagesSent: 0,
     },
+  };
+}
+
+/** Cut to what the state keeps; the full text is in the ledger. */
+export function stateText(text: string): string {
+  return text.length <= MAX_STATE_TEXT ? text : `${text.slice(0, MAX_STATE_TEXT - 1)}…`;
+}
+
+/** Consents are one per scope: these decide whether two are the same consent. */
+export function consentScope(consent: Pick<ConsentRecord, 'type' | 'businessNumber' | 'messageTypes' | 'program'>): string {
+  return JSON.stringify([consent.type, consent.businessNumber, [...consent.messageTypes].sort(), consent.program ?? null]);
+}
+
+/** Adds a consent unless the same one is held (or the list is full); says whether it was added. */
+export function addConsent(state: ContactState, consent: ConsentRecord): 'added' | 'already_held' | 'full' {
+  const scope = consentScope(consent);
+  if (state.consents.some((held) => consentScope(held) === scope)) return 'already_held';
+  if (state.consents.length >= MAX_CONSENTS) return 'full';
+  state.consents.push(consent);
+  return 'added';
+}
+
+/** Sends older than the longest frequency window count for nothing; the newest MAX_SENT_MESSAGES are kept. */
+export function keepRecentSends(sent: SentMessageRecord[]): SentMessageRecord[] {
+  const newest = sent.reduce((latest, record) => Math.max(latest, Date.parse(record.sentAt) || 0), 0);
+  return sent.filter((record) => (Date.parse(record.sentAt) || 0) >= newest - SENT_MESSAGES_KEPT_MS).slice(-MAX_SENT_MESSAGES);
+}
+
+/** The most recently active threads, at most MAX_THREADS, in the order they were opened. */
+export function keepRecentThreads(threads: ConversationThread[]): ConversationThread[] {
+  if (threads.length <= MAX_THREADS) return threads;
+  const byActivity = [...threads].sort((a, b) => (a.lastInboundAt < b.lastInboundAt ? 1 : a.lastInboundAt > b.lastInboundAt ? -1 : 0));
+  const kept = new Set(byActivity.slice(0, MAX_THREADS));
+  return threads.filter((t) => kept.has(t));
+}
+
+/**
+ * The state a run starts from: what continue-as-new carried, of whatever shape an older version left, with a typed
+ * default for every field it lacks (deeply: a counter added to `counts` starts at 0, not NaN), values of the wrong
+ * type replaced by their default, unknown fields kept, and every list bounded as the current version bounds it.
+ */
+export function settleContactState(phone: string, carried: unknown): ContactState {
+  const empty = emptyContactState(phone);
+  if (!isRecord(carried)) return empty;
+  const counts = isRecord(carried.counts) ? carried.counts : {};
+  const sentMessages = list(carried.sentMessages, sentMessage);
+  const optOut = optOutRecord(carried.optOut);
+  const optedOut = bool(carried.optedOut, false);
+  const state: ContactState = {
+    ...(carried as Partial<ContactState>),
+    phone: text(carried.phone, phone),
+    optedOut,
+    optOut: optedOut ? optOut ?? null : null,
+    optOutConfirmed: bool(carried.optOutConfirmed, false),
+    consents: [],
+    threads: keepRecentThreads(list(carried.threads, thread)),
+    reviewFlags: list(carried.reviewFlags, reviewFlag).slice(-MAX_REVIEW_FLAGS),
+    pastOptOuts: list(carried.pastOptOuts, pastOptOut).slice(-MAX_PAST_OPT_OUTS),
+    pendingReplies: list(carried.pendingReplies, (value) => (isRecord(value) && typeof value.idempotencyKey === 'string' ? (value as unknown as PendingReply) : undefined)),
+    recentMessageIds: list(carried.recentMessageIds, (value) => (typeof value === 'string' ? value : undefined)).slice(-DEDUPE_WINDOW),
+    sentMessages: keepRecentSends(sentMessages),
+    sendRefusals: list(carried.sendRefusals, sendRefusal).slice(-MAX_SEND_REFUSALS),
+    lastInbound: isRecord(carried.lastInbound) ? (carried.lastInbound as unknown as ContactState['lastInbound']) : null,
+    pendingLedger: list(carried.pendingLedger, (value) => (isRecord(value) && typeof value.key === 'string' ? (value as unknown as LedgerEntry) : undefined)),
+    ledgerSeq: num(carried.ledgerSeq, 0),
+    counts: Object.fromEntries(
+      Object.entries(empty.counts).map(([key, zero]) => [
+        key,
+        // Older states never counted business sends: the sends they still hold are the best lower bound.
+        num(counts[key], key === 'businessMessagesSent' ? sentMessages.filter((sent) => sent.type !== 'conversational').length : zero),
+      ]),
+    ) as unknown as ContactCounts,
+  };
+  if (!isRecord(carried.keywords)) delete state.keywords;
+  for (const consent of list(carried.consents, consentRecord)) addConsent(state, consent);
+  return state;
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+function bool(value: unknown, fallback: boolean): boolean {
+  return typeof value === 'boolean' ? value : fallback;
+}
+function num(value: unknown, fallback: number): number {
+  return typeof value === 'number' && Number.isFinite(value) ? value : fallback;
+}
+function text(value: unknown, fallback: string): string {
+  return typeof value === 'string' ? value : fallback;
+}
+function textOrNull(value: unknown): string | null {
+  return typeof value === 'string' ? value : null;
+}
+function list<T>(value: unknown, item: (value: unknown) => T | undefined): T[] {
+  if (!Array.isArray(value)) return [];
+  return value.map(item).filter((entry): entry is T => entry !== undefined);
+}
+
+function optOutRecord(value: unknown): OptOutRecord | undefined {
+  if (!isRecord(value) || typeof value.source !== 'string' || typeof value.at !== 'string') return undefined;
+  return {
+    source: value.source as OptOutRecord['source'],
+    at: value.at,
+    businessNumber: textOrNull(value.businessNumber),
+    text: textOrNull(value.text),
+    messageId: textOrNull(value.messageId),
+    recordedBy: textOrNull(value.recordedBy),
+    reference: textOrNull(value.reference),
+    note: textOrNull(value.note),
+  };
+}
+function pastOptOut(value: unknown): PastOptOut | undefined {
+  if (!isRecord(value)) return undefined;
+  const optOut = optOutRecord(value.optOut);
+  if (!optOut) return undefined;
+  return { optOut: { ...optOut, text: optOut.text === null ? null : stateText(optOut.text) }, endedAt: text(value.endedAt, optOut.at), endedByMessageId: text(value.endedByMessageId, '') };
+}
+function consentRecord(value: unknown): ConsentRecord | undefined {
+  if (!isRecord(value) || (value.type !== 'express' && value.type !== 'express_written') || typeof value.grantedAt !== 'string') return undefined;
+  return {
+    type: value.type,
+    source: text(value.source, 'unknown'),
+    businessNumber: textOrNull(value.businessNumber),
+    messageTypes: list(value.messageTypes, (type) => (typeof type === 'string' ? (type as MessageType) : undefined)),
+    program: textOrNull(value.program),
+    grantedAt: value.grantedAt,
+  };
+}
+function thread(value: unknown): ConversationThread | undefined {
+  if (!isRecord(value) || typeof value.businessNumber !== 'string') return undefined;
+  const firstInboundAt = text(value.firstInboundAt, '');
+  return {
+    businessNumber: value.businessNumber,
+    firstInboundAt,
+    lastInboundAt: text(value.lastInboundAt, firstInboundAt),
+    firstMessageId: text(value.firstMessageId, ''),
+    inboundCount: num(value.inboundCount, 1),
+  };
+}
+function reviewFlag(value: unknown): ReviewFlag | undefined {
+  if (!isRecord(value) || typeof value.messageId !== 'string') return undefined;
+  return {
+    messageId: value.messageId,
+    businessNumber: text(value.businessNumber, ''),
+    body: stateText(text(value.body, '')),
+    matched: textOrNull(value.matched),
+    receivedAt: text(value.receivedAt, ''),
+  };
+}
+function sentMessage(value: unknown): SentMessageRecord | undefined {
+  if (!isRecord(value) || typeof value.idempotencyKey !== 'string' || typeof value.sentAt !== 'string') return undefined;
+  return { idempotencyKey: value.idempotencyKey, from: text(value.from, ''), type: text(value.type, 'transactional') as MessageType, program: textOrNull(value.program), sentAt: value.sentAt };
+}
+function sendRefusal(value: unknown): SendRefusalRecord | undefined {
+  if (!isRecord(value) || typeof value.idempotencyKey !== 'string') return undefined;
+  return {
+    idempotencyKey: value.idempotencyKey,
+    from: text(value.from, ''),
+    type: text(value.type, 'transactional') as MessageType,
+    program: textOrNull(value.program),
+    code: text(value.code, ''),
+    reason: stateText(text(value.reason, '')),
+    at: text(value.at, ''),
   };
 }

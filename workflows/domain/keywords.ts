@@ -143,18 +143,52 @@ function normalisedList(lists: ReadonlyArray<readonly string[]>): string[] {
 }
 
 /**
- * Normalised sets by settings object: a contact classifies every inbound text against the same settings, and
+ * Normalised sets by settings: a contact classifies every inbound text against its account's settings, and
  * normalising the hundred-odd keywords again for each text was a measurable share of handling a STOP (profiled).
+ * Each inbound signal carries its own copy of the settings, so they are cached by content (an account has one or two
+ * in use at a time), not by object; the object cache spares the key for the same object used again.
  */
-const keywordSetsCache = new WeakMap<KeywordSettings, NormalisedKeywordSets>();
+const keywordSetsByObject = new WeakMap<KeywordSettings, NormalisedKeywordSets>();
+const keywordSetsByContent = new Map<string, NormalisedKeywordSets>();
+const MAX_CACHED_KEYWORD_SETS = 16;
 
 function keywordSetsFor(settings: KeywordSettings): NormalisedKeywordSets {
-  let sets = keywordSetsCache.get(settings);
+  let sets = keywordSetsByObject.get(settings);
+  if (sets !== undefined) return sets;
+  const key = JSON.stringify([settings.optOut, settings.resubscribe, settings.help, settings.revocationPhrases, settings.languages]);
+  sets = keywordSetsByContent.get(key);
   if (sets === undefined) {
     sets = buildKeywordSets(settings);
-    keywordSetsCache.set(settings, sets);
+    if (keywordSetsByContent.size >= MAX_CACHED_KEYWORD_SETS) keywordSetsByContent.delete(keywordSetsByContent.keys().next().value!);
+    keywordSetsByContent.set(key, sets);
   }
+  keywordSetsByObject.set(settings, sets);
   return sets;
+}
+
+/**
+ * The account's keyword settings as they travel with each inbound text: only what differs from the defaults, so the
+ * default account adds `{}` to a signal. The defaults of consent-rules.md §2 are never in it, and can never be removed.
+ */
+export type KeywordSettingsChanges = Partial<KeywordSettings>;
+
+/** What an account changed from the defaults (lists empty by default are omitted when empty). */
+export function keywordSettingsChanges(settings: KeywordSettings): KeywordSettingsChanges {
+  const changes: KeywordSettingsChanges = {};
+  if (settings.optOut.length > 0) changes.optOut = [...settings.optOut];
+  if (settings.resubscribe.length > 0) changes.resubscribe = [...settings.resubscribe];
+  if (settings.help.length > 0) changes.help = [...settings.help];
+  if (settings.languages.length > 0) changes.languages = [...settings.languages];
+  if (settings.mode !== DEFAULT_KEYWORD_SETTINGS.mode) changes.mode = settings.mode;
+  const phrases = settings.revocationPhrases;
+  const defaultPhrases = DEFAULT_KEYWORD_SETTINGS.revocationPhrases;
+  if (phrases.length !== defaultPhrases.length || phrases.some((phrase, i) => phrase !== defaultPhrases[i])) changes.revocationPhrases = [...phrases];
+  return changes;
+}
+
+/** The settings in force for a set of changes: every field absent from them is the default. */
+export function keywordSettingsFrom(changes: KeywordSettingsChanges): KeywordSettings {
+  return { ...DEFAULT_KEYWORD_SETTINGS, ...changes };
 }
 
 function buildKeywordSets(settings: KeywordSettings): NormalisedKeywordSets {

@@ -2,6 +2,7 @@
  * The shapes of every message that crosses a boundary (HTTP, client library, signal, query),
  * defined once. Pure: runs inside the workflow sandbox as well as at the edges.
  */
+import { LANGUAGE_KEYWORDS, type KeywordLanguage, type KeywordSettingsChanges } from './keywords';
 import { lazySchema } from './lazy-schema';
 import { originalText, storableText, timestampProblem, type OriginalText } from './storable';
 import { z } from './zod';
@@ -40,6 +41,25 @@ export function storableTextField({ min = 0, max, empty = 'must not be empty' }:
   return (min > 0 ? text.min(min, empty) : text).transform(storableText);
 }
 
+/** How many entries an account may add to one keyword list, and how long one may be. */
+export const MAX_KEYWORD_ENTRIES = 50;
+export const MAX_KEYWORD_LENGTH = 60;
+
+/** The account's keyword settings as an inbound text carries them: only what differs from the defaults (keywords.ts). */
+export const keywordSettingsChangesSchema = lazySchema(() => {
+  const entries = z
+    .array(storableTextField({ min: 1, max: MAX_KEYWORD_LENGTH }))
+    .max(MAX_KEYWORD_ENTRIES, `must have at most ${MAX_KEYWORD_ENTRIES} entries`);
+  return z.object({
+    optOut: entries.optional(),
+    resubscribe: entries.optional(),
+    help: entries.optional(),
+    revocationPhrases: entries.optional(),
+    mode: z.enum(['phrases', 'strict']).optional(),
+    languages: z.array(z.enum(Object.keys(LANGUAGE_KEYWORDS) as [KeywordLanguage, ...KeywordLanguage[]])).optional(),
+  }) satisfies z.ZodType<KeywordSettingsChanges>;
+});
+
 /** An inbound text as it crosses a boundary, before its time and text are settled (inboundMessageSchema). */
 export const inboundMessageFieldsSchema = lazySchema(() =>
   z.object({
@@ -58,6 +78,11 @@ export const inboundMessageFieldsSchema = lazySchema(() =>
     originalBody: z
       .object({ encoding: z.literal('utf16le-base64'), value: z.string().max(4 * MAX_MESSAGE_BODY_LENGTH), changed: z.string().max(200) })
       .optional(),
+    /**
+     * set by the edge: the account's keyword settings when the text arrived, so a change reaches every contact from its
+     * next text, and a replay reads the text as it was read. Settings that do not parse are dropped, never the text.
+     */
+    keywords: keywordSettingsChangesSchema.optional().catch(undefined),
   }),
 );
 
@@ -102,6 +127,7 @@ export interface InboundMessage {
   receivedAt: string;
   receivedAtClaimed?: string;
   originalBody?: OriginalText;
+  keywords?: KeywordSettingsChanges;
 }
 
 /** consent-rules.md §1: where an opt-out came from. */

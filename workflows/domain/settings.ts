@@ -43,15 +43,26 @@ export function renderReply(kind: ReplyKind, profile: AccountProfile): string {
     .replaceAll('{frequency}', profile.messageFrequency);
 }
 
-/** Inbound message ids remembered for de-duplication; provider retries arrive within minutes, so 500 is ample. */
-export const DEDUPE_WINDOW = 500;
+// The contact's state is carried through every continue-as-new: each list is bounded, and long texts are cut, so a busy
+// contact's payload stays under STATE_PAYLOAD_TARGET_BYTES. Full texts and evidence live in the ledger (consent-rules.md §8).
+/** Inbound message ids remembered for de-duplication; provider retries arrive within minutes, so 200 is ample. */
+export const DEDUPE_WINDOW = 200;
 /** Review flags kept in state for the operator; older ones stay in the history and the ledger. */
-export const MAX_REVIEW_FLAGS = 50;
+export const MAX_REVIEW_FLAGS = 20;
 /** Past opt-outs (each ended by a re-subscribe) kept in state. */
-export const MAX_PAST_OPT_OUTS = 20;
-/** Sends remembered per contact: a month of a capped program's messages fits many times over. */
-export const MAX_SENT_MESSAGES = 200;
-/** Refused sends kept in state; every one is in the send workflow's history too. */
-export const MAX_SEND_REFUSALS = 20;
+export const MAX_PAST_OPT_OUTS = 10;
+/** Sends remembered per contact, and for how long: the longest frequency window (a month, 30 days) and a day to spare. */
+export const MAX_SENT_MESSAGES = 100;
+export const SENT_MESSAGES_KEPT_MS = 31 * 86_400_000;
+/** Refused sends kept in state; every one is in the send workflow's history and the ledger too. */
+export const MAX_SEND_REFUSALS = 10;
+/** Distinct consents (type, business number, message types, program) kept; the same consent twice is one. */
+export const MAX_CONSENTS = 50;
+/** Conversation threads (one per business number) kept; the least recently active goes first. */
+export const MAX_THREADS = 100;
+/** Texts kept in state (review flag bodies, past opt-out texts, refusal reasons) are cut to this many characters. */
+export const MAX_STATE_TEXT = 200;
+/** What test/workflows/bounded-state.test.ts holds a continue-as-new payload to, after 10,000 mixed events. */
+export const STATE_PAYLOAD_TARGET_BYTES = 64 * 1024;
 /** Our own bound on history length before continue-as-new; Temporal suggests it near 10k events anyway. */
 export const DEFAULT_CONTINUE_AS_NEW_AFTER_EVENTS = 2000;

@@ -6,7 +6,6 @@ import {
   type ConsentInputRaw,
   type ConsentRefusalRule,
 } from '../../../workflows/domain/consent-evidence';
-import type { ConsentRecord } from '../../../workflows/domain/contact-state';
 import { describeIssues } from '../../../workflows/domain/schemas';
 
 const GRANTED_AT = '2025-03-01T10:00:00Z';
@@ -81,20 +80,6 @@ describe('consentInputSchema: every opt-in source parses with its evidence', () 
     for (const kind of ['purchased_list', 'scraped', 'calling_only'] as const) {
       expect(consentInputSchema.safeParse(rawInput({ source: { kind } })).success).toBe(true);
     }
-  });
-
-  it('maps onto the stored ConsentRecord with the whole source as evidence', () => {
-    const input = parse(rawInput({ program: 'reminders' }));
-    const record: ConsentRecord = {
-      type: input.type,
-      source: input.source.kind,
-      businessNumber: input.businessNumber,
-      messageTypes: input.messageTypes,
-      grantedAt: input.grantedAt,
-      evidence: input.source,
-      program: input.program,
-    };
-    expect(record.evidence).toMatchObject({ kind: 'web_form', checkboxPrechecked: false });
   });
 });
 
