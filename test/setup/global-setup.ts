@@ -1,5 +1,6 @@
 /**
- * Once per `npm test`: one real Temporal dev server and one fresh Postgres database for the whole run.
+ * Once per `npm test`: one real Temporal dev server (or, with TEMPORAL_TEST_SERVER=cluster, the Temporal server on
+ * Postgres) and one fresh Postgres database for the whole run.
  * Test files isolate themselves by task queue and contact numbers.
  */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -10,6 +11,7 @@ import type { TestProject } from 'vitest/node';
 import { migrate } from '../../activities/postgres/migrate';
 import { createPool } from '../../activities/postgres/pool';
 import { dropDatabase, ensureDatabase, ensurePostgresServer } from '../../dev/postgres';
+import { startTemporalCluster } from '../../dev/temporal-cluster';
 import { startDevTemporal } from '../../dev/temporal-server';
 import { preloadedWorkflowModules, workflowsPath } from '../../worker/consent-worker';
 
@@ -24,11 +26,15 @@ declare module 'vitest' {
 export default async function setup(project: TestProject) {
   const log = (message: string) => console.error(`[test setup] ${message}`);
   const scratch = await mkdtemp(path.join(os.tmpdir(), 'sms-consent-test-'));
+  const postgresServer = ensurePostgresServer({ dataDir: path.join(os.tmpdir(), 'sms-consent-test-postgres'), log });
   const [temporal, postgres, bundle] = await Promise.all([
     process.env.TEMPORAL_ADDRESS
       ? Promise.resolve({ address: process.env.TEMPORAL_ADDRESS, stop: async () => undefined })
-      : startDevTemporal({ log }),
-    ensurePostgresServer({ dataDir: path.join(os.tmpdir(), 'sms-consent-test-postgres'), log }),
+      : process.env.TEMPORAL_TEST_SERVER === 'cluster'
+        ? // npm run test:cluster: the Temporal server on Postgres (its own two databases on the tests' Postgres server).
+          postgresServer.then((server) => startTemporalCluster({ postgresUrl: server.url, log }))
+        : startDevTemporal({ log }),
+    postgresServer,
     bundleWorkflowCode({ workflowsPath: workflowsPath(), preloadModules: preloadedWorkflowModules(), logger: quietBundlerLogger }),
   ]);
   const databaseName = `sms_consent_test_${Date.now()}_${process.pid}`;
