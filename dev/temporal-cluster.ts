@@ -71,7 +71,7 @@ export interface TemporalClusterOptions {
 export interface TemporalCluster {
   address: string;
   namespace: string;
-  /** the server's log (JSON lines), in a temp dir removed by stop() */
+  /** the server's log (JSON lines), in a temp dir; kept after stop() */
   logFile: string;
   stop(): Promise<void>;
 }
@@ -204,11 +204,9 @@ async function startOnce(context: StartContext): Promise<TemporalCluster> {
         stopped = true;
         const diedOnItsOwn = exitedEarly;
         await dropEverything();
-        if (diedOnItsOwn) {
-          context.log(`The Temporal server had stopped on its own (${diedOnItsOwn}) before the end of the run; its log is kept: ${logFile}`);
-        } else {
-          await rm(scratch, { recursive: true, force: true });
-        }
+        // The log stays (like the fuzz run's process logs): a failed test is read against it after the run.
+        await rm(configDir, { recursive: true, force: true });
+        if (diedOnItsOwn) context.log(`The Temporal server had stopped on its own (${diedOnItsOwn}) before the end of the run; log: ${logFile}`);
       },
     };
   } catch (error) {
