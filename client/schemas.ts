@@ -6,6 +6,7 @@ import { parsePhoneNumberFromString, type CountryCode } from 'libphonenumber-js/
 import { z } from 'zod';
 import { consentInputSchema } from '../workflows/domain/consent-evidence';
 import { parseFrequency } from '../workflows/domain/disclosures';
+import { MAX_COUNTED_SENDS } from '../workflows/domain/settings';
 import {
   canSendRequestSchema,
   e164Schema,
@@ -159,6 +160,7 @@ export function edgeSchemas(defaultCountry: string) {
         .min(1)
         .max(100)
         .refine((text) => parseFrequency(text) !== undefined, 'must read like "up to 4 msgs/month" or "Msg frequency varies"')
+        .refine((text) => (parseFrequency(text)?.max ?? 0) <= MAX_COUNTED_SENDS, `must declare at most ${MAX_COUNTED_SENDS} msgs per period: each contact's sends are counted up to that many`)
         .transform(storableText),
     }),
   };

@@ -24,8 +24,8 @@ import type { ReplyActivities, SendReplyRequest } from '../activities/replies';
 import { evaluateSend } from './domain/consent-rules';
 import {
   addConsent,
-  keepRecentSends,
   keepRecentThreads,
+  recordSend,
   settleContactState,
   stateText,
   type ContactState,
@@ -100,6 +100,14 @@ export interface ContactWorkflowInput {
 /** Replies keyed to their contact and business number, not to the inbound message id alone (since corpus v2). */
 export const REPLY_KEY_PER_CONTACT_PATCH = 'reply-key-per-contact';
 
+/**
+ * The history rotates between two pieces of work, carrying what is still queued, instead of waiting for both queues
+ * to empty (since corpus v3): a contact texted faster than its queues drained never let them empty, and its history
+ * grew until Temporal refused its signals ("exceeded workflow execution limit for signal events"). Unpatched, the
+ * actors of corpus v1 and v2 replay as they ran.
+ */
+export const ROTATE_WITH_QUEUED_WORK_PATCH = 'rotate-with-queued-work';
+
 /** Error types the reply activity throws that retrying cannot fix. */
 export const NON_RETRYABLE_REPLY_ERRORS = ['RecipientOptedOut', 'ProviderRejected'];
 
@@ -121,6 +129,14 @@ const ledgerActivities = proxyLocalActivities<LedgerActivities>({
   startToCloseTimeout: '10s',
   localRetryThreshold: '1s',
   retry: { initialInterval: '200ms', backoffCoefficient: 2, maximumInterval: '1m' },
+});
+/**
+ * The last appends before the history rotates: a try or two, so a database outage never holds the rotation (nor
+ * the replies it pauses); what they could not append is carried in the state as before.
+ */
+const rotationLedgerActivities = proxyLocalActivities<LedgerActivities>({
+  startToCloseTimeout: '5s',
+  retry: { initialInterval: '200ms', maximumAttempts: 2 },
 });
 /** One append carries at most this many entries (a burst of signals between two flushes). */
 const LEDGER_BATCH = 100;
@@ -279,7 +295,7 @@ export class ContactActor {
     const parsed = messageSentSchema.safeParse(raw);
     if (!parsed.success) return this.rejectSignal('messageSent', summarise(parsed.error));
     if (this.state.sentMessages.some((sent) => sent.idempotencyKey === parsed.data.idempotencyKey)) return;
-    this.state.sentMessages = keepRecentSends([...this.state.sentMessages, parsed.data]);
+    recordSend(this.state, parsed.data);
     this.state.counts.messagesSent += 1;
     if (parsed.data.type !== 'conversational') this.state.counts.businessMessagesSent += 1;
   }
@@ -500,14 +516,24 @@ function summarise(error: Parameters<typeof describeIssues>[0]): string {
 export async function contactWorkflow(input: ContactWorkflowInput): Promise<void> {
   const settings = input.settings ?? {};
   const firstRun = input.state === undefined;
+  const rotateWithQueuedWork = patched(ROTATE_WITH_QUEUED_WORK_PATCH);
   // A state carried from an older version gets a typed default for every field it lacks, and the current bounds.
   const state: ContactState = settleContactState(input.phone, input.state);
   const actor = new ContactActor(state, settings.keywords, !firstRun);
-  setHandler(inboundMessageSignal, (message) => actor.receiveInbound(message));
-  setHandler(recordOptOutSignal, (record) => actor.recordOptOut(record));
-  setHandler(recordConsentSignal, (consent) => actor.recordConsent(consent));
-  setHandler(messageSentSignal, (sent) => actor.messageSent(sent));
-  setHandler(sendRefusedSignal, (refusal) => actor.sendRefused(refusal));
+  // Messages handled in this run: a count replay reproduces exactly, unlike the history length read between two
+  // local activities of one task (rotating on that failed a live actor's replay in a first try).
+  let handledThisRun = 0;
+  const counted =
+    <A extends unknown[], R>(handle: (...args: A) => R) =>
+    (...args: A): R => {
+      handledThisRun += 1;
+      return handle(...args);
+    };
+  setHandler(inboundMessageSignal, counted((message) => actor.receiveInbound(message)));
+  setHandler(recordOptOutSignal, counted((record) => actor.recordOptOut(record)));
+  setHandler(recordConsentSignal, counted((consent) => actor.recordConsent(consent)));
+  setHandler(messageSentSignal, counted((sent) => actor.messageSent(sent)));
+  setHandler(sendRefusedSignal, counted((refusal) => actor.sendRefused(refusal)));
   setHandler(contactStateQuery, () => state);
   setHandler(canSendQuery, (request) => actor.canSend(request));
   setHandler(
@@ -523,8 +549,15 @@ export async function contactWorkflow(input: ContactWorkflowInput): Promise<void
   // Handlers are set first, so a STOP arriving with this start applies at once; the list read only adds to it.
   if (firstRun) actor.restoreOptOut(input.listedOptOut !== undefined ? input.listedOptOut : await ledgerActivities.loadOptOut(state.phone));
 
+  const continueAsNewAfter = settings.continueAsNewAfterEvents ?? DEFAULT_CONTINUE_AS_NEW_AFTER_EVENTS;
+  const rotationDue = () => workflowInfo().continueAsNewSuggested || workflowInfo().historyLength >= continueAsNewAfter;
+  // A run that has handled its share of messages (each one several events) rotates even if its queues never empty:
+  // each loop finishes the piece of work it holds and takes no other, and the rest is carried in the state.
+  const holdForRotation = () => rotateWithQueuedWork && handledThisRun >= Math.max(1, Math.floor(continueAsNewAfter / 4));
+  let working = 0;
+
   const flushLedger = async () => {
-    while (state.pendingLedger.length > 0) {
+    while (state.pendingLedger.length > 0 && !holdForRotation()) {
       const batch = state.pendingLedger.slice(0, LEDGER_BATCH);
       await ledgerActivities.appendLedgerEntries(batch);
       state.pendingLedger.splice(0, batch.length);
@@ -533,7 +566,7 @@ export async function contactWorkflow(input: ContactWorkflowInput): Promise<void
 
   // Replies go out in the order they were decided, each exactly once (idempotency key from the inbound id).
   const sendPendingReplies = async () => {
-    while (state.pendingReplies.length > 0) {
+    while (state.pendingReplies.length > 0 && !holdForRotation()) {
       const pending = state.pendingReplies[0]!;
       const reply: SendReplyRequest = { ...pending, contact: state.phone };
       try {
@@ -551,22 +584,48 @@ export async function contactWorkflow(input: ContactWorkflowInput): Promise<void
   };
 
   // Evidence never waits behind a reply (a provider outage retries one for a day), nor a reply behind the ledger
-  // (a database outage): each has a loop of its own. Work in flight stays at the head of its queue until done, so
-  // both queues empty means both loops idle, and only then does the history rotate.
+  // (a database outage): each has a loop of its own. Work in flight stays at the head of its queue until done, so a
+  // queue carried through continue-as-new is taken up where it stopped; appends and replies are keyed, never doubled.
+  // A loop that fails fails the workflow task (retried), never the worker: a floating rejection would end its thread.
+  let loopFailure: unknown;
   const drainWhenPending = async (pending: () => boolean, drain: () => Promise<void>) => {
     for (;;) {
-      await condition(pending);
+      await condition(() => pending() && !holdForRotation());
+      working += 1;
       await drain();
+      working -= 1;
     }
   };
-  void drainWhenPending(() => state.pendingLedger.length > 0, flushLedger);
-  void drainWhenPending(() => state.pendingReplies.length > 0, sendPendingReplies);
+  for (const [pending, drain] of [
+    [() => state.pendingLedger.length > 0, flushLedger],
+    [() => state.pendingReplies.length > 0, sendPendingReplies],
+  ] as const) {
+    drainWhenPending(pending, drain).catch((error: unknown) => {
+      loopFailure ??= error;
+    });
+  }
 
-  const continueAsNewAfter = settings.continueAsNewAfterEvents ?? DEFAULT_CONTINUE_AS_NEW_AFTER_EVENTS;
-  const rotationDue = () => workflowInfo().continueAsNewSuggested || workflowInfo().historyLength >= continueAsNewAfter;
   const idle = () => state.pendingReplies.length === 0 && state.pendingLedger.length === 0;
-
-  await condition(() => rotationDue() && idle() && allHandlersFinished());
+  await condition(
+    () =>
+      loopFailure !== undefined ||
+      (rotateWithQueuedWork
+        ? (holdForRotation() || (rotationDue() && idle())) && working === 0 && allHandlersFinished()
+        : rotationDue() && idle() && allHandlersFinished()),
+  );
+  if (loopFailure !== undefined) throw loopFailure;
+  // Evidence is appended before the history rotates, in this task, so the carried state is not the queue's size.
+  if (rotateWithQueuedWork) {
+    try {
+      while (state.pendingLedger.length > 0) {
+        const batch = state.pendingLedger.slice(0, LEDGER_BATCH);
+        await rotationLedgerActivities.appendLedgerEntries(batch);
+        state.pendingLedger.splice(0, batch.length);
+      }
+    } catch (error) {
+      log.warn('ledger entries carried into the next run: the ledger did not take them', { pending: state.pendingLedger.length, error: String(error) });
+    }
+  }
   // An actor started with keyword settings in its input keeps reading texts without settings as it did, from its state.
   if (state.keywords === undefined && settings.keywords !== undefined) state.keywords = keywordSettingsChanges(settings.keywords);
   const next = actorSettings(settings);

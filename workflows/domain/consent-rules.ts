@@ -1,6 +1,7 @@
 /** consent-rules.md §4–§6: may a message of this type go from this business number to this contact now? Pure. */
 import type { ConsentRecord, ConsentType, ContactState } from './contact-state';
 import type { CanSendRequest, CanSendResult, MessageType, SendDecisionCode } from './schemas';
+import { MAX_COUNTED_SENDS } from './settings';
 
 /** §5: the express consents that cover each business-initiated type (conversational is checked separately). */
 const CONSENTS_COVERING: Record<Exclude<MessageType, 'conversational'>, ConsentType[]> = {
@@ -33,13 +34,15 @@ export function evaluateSend(state: ContactState, request: CanSendRequest, now: 
   if (request.program && cap) {
     const at = request.at ?? now;
     const windowStart = new Date(Date.parse(at) - PERIOD_MS[cap.per]).toISOString();
-    const inWindow = state.sentMessages.filter(
-      (sent) => sent.program === request.program!.id && sent.sentAt > windowStart && sent.type !== 'conversational',
-    ).length;
-    if (request.type !== 'conversational' && inWindow >= cap.max) {
+    // The state keeps the newest MAX_COUNTED_SENDS times per program: exact for any cap up to it, the window whatever.
+    const counted = state.programSends.find((sends) => sends.program === request.program!.id)?.sentAt ?? [];
+    const inWindow = counted.filter((sentAt) => sentAt > windowStart).length;
+    // A cap beyond what is counted (refused at declaration) is held reached once the count is full: fail closed.
+    const reached = inWindow >= cap.max || (cap.max > MAX_COUNTED_SENDS && inWindow >= MAX_COUNTED_SENDS);
+    if (request.type !== 'conversational' && reached) {
       return decide(
         'FREQUENCY_CAP',
-        `program ${request.program.id} declared at most ${cap.max} msgs/${cap.per}; ${inWindow} already went to ${state.phone} since ${windowStart}`,
+        `program ${request.program.id} declared at most ${cap.max} msgs/${cap.per}; ${inWindow}${inWindow >= MAX_COUNTED_SENDS ? ' or more' : ''} already went to ${state.phone} since ${windowStart}`,
       );
     }
   }

@@ -5,13 +5,14 @@ import type { MessageType, OptOutSource } from './schemas';
 import {
   DEDUPE_WINDOW,
   MAX_CONSENTS,
+  MAX_COUNTED_PROGRAMS,
+  MAX_COUNTED_SENDS,
   MAX_PAST_OPT_OUTS,
   MAX_REVIEW_FLAGS,
   MAX_SEND_REFUSALS,
   MAX_SENT_MESSAGES,
   MAX_STATE_TEXT,
   MAX_THREADS,
-  SENT_MESSAGES_KEPT_MS,
   type ReplyKind,
 } from './settings';
 
@@ -89,6 +90,12 @@ export interface SentMessageRecord {
   sentAt: string;
 }
 
+/** When a program's business messages went to this contact, newest last: what its frequency cap counts. */
+export interface ProgramSends {
+  program: string;
+  sentAt: string[];
+}
+
 /** A send the engine refused, kept on the contact so its history answers "why was this not sent?". */
 export interface SendRefusalRecord {
   idempotencyKey: string;
@@ -132,8 +139,10 @@ export interface ContactState {
   pendingReplies: PendingReply[];
   /** bounded list of processed inbound message ids, oldest first */
   recentMessageIds: string[];
-  /** recent sends, newest last (bounded): enough for a month's frequency window */
+  /** the latest sends, newest last (bounded) */
   sentMessages: SentMessageRecord[];
+  /** per program, the times of its newest business sends (frequency caps count these) */
+  programSends: ProgramSends[];
   sendRefusals: SendRefusalRecord[];
   lastInbound: { messageId: string; businessNumber: string; intent: InboundIntent; receivedAt: string } | null;
   /** evidence decided but not yet appended to the Postgres ledger (consent-rules.md §8), oldest first */
@@ -158,6 +167,7 @@ export function emptyContactState(phone: string): ContactState {
     pendingReplies: [],
     recentMessageIds: [],
     sentMessages: [],
+    programSends: [],
     sendRefusals: [],
     lastInbound: null,
     pendingLedger: [],
@@ -200,10 +210,23 @@ export function addConsent(state: ContactState, consent: ConsentRecord): 'added'
   return 'added';
 }
 
-/** Sends older than the longest frequency window count for nothing; the newest MAX_SENT_MESSAGES are kept. */
-export function keepRecentSends(sent: SentMessageRecord[]): SentMessageRecord[] {
-  const newest = sent.reduce((latest, record) => Math.max(latest, Date.parse(record.sentAt) || 0), 0);
-  return sent.filter((record) => (Date.parse(record.sentAt) || 0) >= newest - SENT_MESSAGES_KEPT_MS).slice(-MAX_SENT_MESSAGES);
+/** Records one send: the latest whole, and its time under its program when it counts for the program's cap. */
+export function recordSend(state: ContactState, sent: SentMessageRecord): void {
+  state.sentMessages = [...state.sentMessages, sent].slice(-MAX_SENT_MESSAGES);
+  state.programSends = countSends(state.programSends, [sent]);
+}
+
+/** Adds sends to the per-program times: newest MAX_COUNTED_SENDS per program, MAX_COUNTED_PROGRAMS programs. */
+function countSends(counted: ProgramSends[], sends: SentMessageRecord[]): ProgramSends[] {
+  let programs = counted;
+  for (const sent of sends) {
+    if (sent.program === null || sent.type === 'conversational') continue;
+    const held = programs.find((p) => p.program === sent.program);
+    const sentAt = [...(held?.sentAt ?? []), sent.sentAt].sort().slice(-MAX_COUNTED_SENDS);
+    // The program sent to last goes last, so the first is the one least recently sent.
+    programs = [...programs.filter((p) => p !== held), { program: sent.program, sentAt }].slice(-MAX_COUNTED_PROGRAMS);
+  }
+  return programs;
 }
 
 /** The most recently active threads, at most MAX_THREADS, in the order they were opened. */
@@ -224,6 +247,8 @@ export function settleContactState(phone: string, carried: unknown): ContactStat
   if (!isRecord(carried)) return empty;
   const counts = isRecord(carried.counts) ? carried.counts : {};
   const sentMessages = list(carried.sentMessages, sentMessage);
+  // Older states counted caps from their whole sends list: their counts start from it.
+  const programSends = Array.isArray(carried.programSends) ? countSends(list(carried.programSends, programSendsRecord), []) : countSends([], sentMessages);
   const optOut = optOutRecord(carried.optOut);
   const optedOut = bool(carried.optedOut, false);
   const state: ContactState = {
@@ -238,7 +263,8 @@ export function settleContactState(phone: string, carried: unknown): ContactStat
     pastOptOuts: list(carried.pastOptOuts, pastOptOut).slice(-MAX_PAST_OPT_OUTS),
     pendingReplies: list(carried.pendingReplies, (value) => (isRecord(value) && typeof value.idempotencyKey === 'string' ? (value as unknown as PendingReply) : undefined)),
     recentMessageIds: list(carried.recentMessageIds, (value) => (typeof value === 'string' ? value : undefined)).slice(-DEDUPE_WINDOW),
-    sentMessages: keepRecentSends(sentMessages),
+    sentMessages: sentMessages.slice(-MAX_SENT_MESSAGES),
+    programSends,
     sendRefusals: list(carried.sendRefusals, sendRefusal).slice(-MAX_SEND_REFUSALS),
     lastInbound: isRecord(carried.lastInbound) ? (carried.lastInbound as unknown as ContactState['lastInbound']) : null,
     pendingLedger: list(carried.pendingLedger, (value) => (isRecord(value) && typeof value.key === 'string' ? (value as unknown as LedgerEntry) : undefined)),
@@ -330,6 +356,11 @@ function reviewFlag(value: unknown): ReviewFlag | undefined {
 function sentMessage(value: unknown): SentMessageRecord | undefined {
   if (!isRecord(value) || typeof value.idempotencyKey !== 'string' || typeof value.sentAt !== 'string') return undefined;
   return { idempotencyKey: value.idempotencyKey, from: text(value.from, ''), type: text(value.type, 'transactional') as MessageType, program: textOrNull(value.program), sentAt: value.sentAt };
+}
+function programSendsRecord(value: unknown): ProgramSends | undefined {
+  if (!isRecord(value) || typeof value.program !== 'string') return undefined;
+  const sentAt = list(value.sentAt, (time) => (typeof time === 'string' ? time : undefined));
+  return { program: value.program, sentAt: [...sentAt].sort().slice(-MAX_COUNTED_SENDS) };
 }
 function sendRefusal(value: unknown): SendRefusalRecord | undefined {
   if (!isRecord(value) || typeof value.idempotencyKey !== 'string') return undefined;

@@ -51,9 +51,15 @@ export const DEDUPE_WINDOW = 200;
 export const MAX_REVIEW_FLAGS = 20;
 /** Past opt-outs (each ended by a re-subscribe) kept in state. */
 export const MAX_PAST_OPT_OUTS = 10;
-/** Sends remembered per contact, and for how long: the longest frequency window (a month, 30 days) and a day to spare. */
-export const MAX_SENT_MESSAGES = 100;
-export const SENT_MESSAGES_KEPT_MS = 31 * 86_400_000;
+/** The latest sends kept whole per contact: what the Web UI shows, and what a retried `messageSent` is matched against. */
+export const MAX_SENT_MESSAGES = 30;
+/**
+ * Per program, the times of its newest business sends kept for frequency caps: enough to count exactly to any cap a
+ * program may declare (a cap above it is refused at declaration, and counted as reached if one is met anyway).
+ */
+export const MAX_COUNTED_SENDS = 100;
+/** Programs whose sends are counted per contact; the one least recently sent is dropped first. */
+export const MAX_COUNTED_PROGRAMS = 50;
 /** Refused sends kept in state; every one is in the send workflow's history and the ledger too. */
 export const MAX_SEND_REFUSALS = 10;
 /** Distinct consents (type, business number, message types, program) kept; the same consent twice is one. */
