@@ -23,6 +23,7 @@ import { ConsentClient } from '../../client/consent-client';
 import { contactWorkflow } from '../../workflows/contact';
 import { contactStartOptions, contactWorkflowId } from '../../workflows/contact-start';
 import type { ContactState } from '../../workflows/domain/contact-state';
+import { DEFAULT_KEYWORD_SETTINGS } from '../../workflows/domain/keywords';
 import { suppressionImportWorkflowId } from '../../workflows/domain/suppression-import';
 import {
   inboundMessageSignal,
@@ -443,6 +444,42 @@ describe('a long-lived contact', () => {
     await settled(contact, 'duplicate across runs', (s) => s.counts.duplicates === 1, lowBound);
     const runs = await exportWorkflow('continue-as-new', 'contact', contactWorkflowId(contact));
     expect(runs.length).toBeGreaterThanOrEqual(3);
+  }, 180_000);
+});
+
+// --- since v3: account keyword settings travel with each text; a run rotates with work still queued ---------------
+
+describe('keyword settings and rotation', () => {
+  scenario('keyword-settings-change', async () => {
+    const [contact, business] = [uniquePhone(), uniquePhone()];
+    const spanish = new ConsentClient({
+      client: harness.client,
+      taskQueue: harness.taskQueue,
+      pool: harness.pool,
+      workflowSettings: { keywords: { ...DEFAULT_KEYWORD_SETTINGS, languages: ['es'] } },
+    });
+    // English-only: ALTO is an ordinary reply. Then the account enables Spanish: the same actor's next ALTO opts out.
+    await textInOrder(contact, business, ['Hola', 'ALTO']);
+    await spanish.handleInbound(inboundText(contact, business, 'ALTO'));
+    await settled(contact, 'opted out by ALTO', (s) => s.optedOut && s.counts.repliesSent === 1);
+    await exportWorkflow('keyword-settings-change', 'contact', contactWorkflowId(contact));
+  });
+
+  scenario('rotation-with-queued-work', async () => {
+    const lowBound = new ConsentClient({
+      client: harness.client,
+      taskQueue: harness.taskQueue,
+      pool: harness.pool,
+      workflowSettings: { continueAsNewAfterEvents: CONTINUE_AS_NEW_AFTER_EVENTS },
+    });
+    const [contact, business] = [uniquePhone(), uniquePhone()];
+    // Texts faster than the replies go out: the run rotates with replies and evidence queued, the next run sends them.
+    const bodies = Array.from({ length: 40 }, (_, i) => (i % 4 === 0 ? 'HELP' : `question ${i}`));
+    await lowBound.handleInbound(inboundText(contact, business, 'hello'));
+    await Promise.all(bodies.map((body) => lowBound.handleInbound(inboundText(contact, business, body))));
+    await settled(contact, 'every text applied and answered', (s) => s.counts.inbound === 41 && s.counts.repliesSent === 10, lowBound);
+    const runs = await exportWorkflow('rotation-with-queued-work', 'contact', contactWorkflowId(contact));
+    expect(runs.length).toBeGreaterThanOrEqual(2);
   }, 180_000);
 });
 
