@@ -101,4 +101,12 @@ describe('POST /v1/messages', () => {
     expect(response.statusCode).toBe(400);
     expect(response.json().issues[0]).toMatchObject({ field: 'frequency' });
   });
+
+  it('a program may declare at most 100 msgs per period, as far as each contact\'s sends are counted', async () => {
+    const refused = await api.inject({ method: 'POST', url: '/v1/programs', payload: { id: 'p-many', businessName: 'Acme', description: 'tips', frequency: 'up to 101 msgs/day' } });
+    expect(refused.statusCode).toBe(400);
+    expect(refused.json().issues[0]).toMatchObject({ field: 'frequency', message: expect.stringContaining('at most 100') });
+    const accepted = await api.inject({ method: 'POST', url: '/v1/programs', payload: { id: 'p-hundred', businessName: 'Acme', description: 'tips', frequency: 'up to 100 msgs/day' } });
+    expect(accepted.statusCode).toBeLessThan(300);
+  });
 });
