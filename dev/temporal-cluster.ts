@@ -181,10 +181,14 @@ async function startOnce(context: StartContext): Promise<TemporalCluster> {
     });
     await logHandle.close();
     const running = child;
+    // A host that exits without calling stop() (a crashed test run) must not leave the server running behind it.
+    const killOnExit = () => running.kill('SIGKILL');
+    process.once('exit', killOnExit);
     let exitedEarly: string | undefined;
     exited = new Promise((resolve) => {
       running.once('exit', (code, signal) => {
         exitedEarly = signal ? `signal ${signal}` : `exit code ${code}`;
+        process.removeListener('exit', killOnExit);
         resolve();
       });
       // Could not be started at all (no 'exit' follows).
