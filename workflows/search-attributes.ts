@@ -6,7 +6,7 @@ export const needsReviewAttribute = defineSearchAttributeKey('NeedsReview', Sear
 export const contactPhoneAttribute = defineSearchAttributeKey('ContactPhone', SearchAttributeType.KEYWORD);
 export const optOutSourceAttribute = defineSearchAttributeKey('OptOutSource', SearchAttributeType.KEYWORD);
 
-/** Registered with the dev server (`--search-attribute`) and in docker-compose. */
+/** Registered with the dev server (`--search-attribute`), the test cluster (dev/temporal-cluster.ts) and in docker-compose. */
 export const CONTACT_SEARCH_ATTRIBUTES = [
   optedOutAttribute,
   needsReviewAttribute,
