@@ -20,7 +20,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ProviderRejectedError, type SmsProvider } from '../../activities/providers/provider';
 import { createSandboxProvider } from '../../activities/providers/sandbox';
 import { ConsentClient } from '../../client/consent-client';
-import { contactWorkflow } from '../../workflows/contact';
+import { contactWorkflow, type ContactWorkflowSettings } from '../../workflows/contact';
 import { contactStartOptions, contactWorkflowId } from '../../workflows/contact-start';
 import type { ContactState } from '../../workflows/domain/contact-state';
 import { DEFAULT_KEYWORD_SETTINGS } from '../../workflows/domain/keywords';
@@ -198,6 +198,11 @@ async function settled(contact: string, what: string, done: (state: ContactState
     (state) => state.pendingReplies.length === 0 && state.pendingLedger.length === 0 && done(state),
     { what: `${contact}: ${what}` },
   );
+}
+
+/** A client library configured otherwise than the suite's (a low continue-as-new bound, other keyword settings). */
+function edgeWith(workflowSettings: ContactWorkflowSettings): ConsentClient {
+  return new ConsentClient({ client: harness.client, taskQueue: harness.taskQueue, pool: harness.pool, workflowSettings });
 }
 
 /** Sends each text only once the one before it has been applied, so every history reads in order. */
@@ -417,12 +422,7 @@ describe('consents and opt-outs not sent by text', () => {
 
 describe('a long-lived contact', () => {
   scenario('continue-as-new', async () => {
-    const lowBound = new ConsentClient({
-      client: harness.client,
-      taskQueue: harness.taskQueue,
-      pool: harness.pool,
-      workflowSettings: { continueAsNewAfterEvents: CONTINUE_AS_NEW_AFTER_EVENTS },
-    });
+    const lowBound = edgeWith({ continueAsNewAfterEvents: CONTINUE_AS_NEW_AFTER_EVENTS });
     const [contact, business] = [uniquePhone(), uniquePhone()];
     const handle = harness.client.workflow.getHandle(contactWorkflowId(contact));
     const mixed = ['Hello, is this Acme?', 'HELP', 'Stop by our office Monday', 'STOP', 'what are your hours?', 'START', 'thanks'];
@@ -452,12 +452,7 @@ describe('a long-lived contact', () => {
 describe('keyword settings and rotation', () => {
   scenario('keyword-settings-change', async () => {
     const [contact, business] = [uniquePhone(), uniquePhone()];
-    const spanish = new ConsentClient({
-      client: harness.client,
-      taskQueue: harness.taskQueue,
-      pool: harness.pool,
-      workflowSettings: { keywords: { ...DEFAULT_KEYWORD_SETTINGS, languages: ['es'] } },
-    });
+    const spanish = edgeWith({ keywords: { ...DEFAULT_KEYWORD_SETTINGS, languages: ['es'] } });
     // English-only: ALTO is an ordinary reply. Then the account enables Spanish: the same actor's next ALTO opts out.
     await textInOrder(contact, business, ['Hola', 'ALTO']);
     await spanish.handleInbound(inboundText(contact, business, 'ALTO'));
@@ -466,12 +461,7 @@ describe('keyword settings and rotation', () => {
   });
 
   scenario('rotation-with-queued-work', async () => {
-    const lowBound = new ConsentClient({
-      client: harness.client,
-      taskQueue: harness.taskQueue,
-      pool: harness.pool,
-      workflowSettings: { continueAsNewAfterEvents: CONTINUE_AS_NEW_AFTER_EVENTS },
-    });
+    const lowBound = edgeWith({ continueAsNewAfterEvents: CONTINUE_AS_NEW_AFTER_EVENTS });
     const [contact, business] = [uniquePhone(), uniquePhone()];
     // Texts faster than the replies go out: the run rotates with replies and evidence queued, the next run sends them.
     const bodies = Array.from({ length: 40 }, (_, i) => (i % 4 === 0 ? 'HELP' : `question ${i}`));
