@@ -54,6 +54,7 @@ import {
 import {
   DEDUPE_WINDOW,
   DEFAULT_CONTINUE_AS_NEW_AFTER_EVENTS,
+  LEGACY_DEDUPE_WINDOW,
   MAX_PAST_OPT_OUTS,
   MAX_REVIEW_FLAGS,
   MAX_SEND_REFUSALS,
@@ -158,6 +159,8 @@ export class ContactActor {
     /** the settings of an actor's first start, from before texts carried them (ContactWorkflowSettings.keywords) */
     private readonly startedWithKeywords: KeywordSettings | undefined,
     seeded: boolean,
+    /** how many message ids are remembered: the runs of corpus v1 and v2 keep their 500, so they replay exactly */
+    private readonly dedupeWindow: number = DEDUPE_WINDOW,
   ) {
     this.seeded = seeded;
   }
@@ -442,8 +445,8 @@ export class ContactActor {
 
   private rememberMessageId(messageId: string): void {
     this.state.recentMessageIds.push(messageId);
-    if (this.state.recentMessageIds.length > DEDUPE_WINDOW) {
-      this.state.recentMessageIds.splice(0, this.state.recentMessageIds.length - DEDUPE_WINDOW);
+    if (this.state.recentMessageIds.length > this.dedupeWindow) {
+      this.state.recentMessageIds.splice(0, this.state.recentMessageIds.length - this.dedupeWindow);
     }
   }
 
@@ -519,7 +522,7 @@ export async function contactWorkflow(input: ContactWorkflowInput): Promise<void
   const rotateWithQueuedWork = patched(ROTATE_WITH_QUEUED_WORK_PATCH);
   // A state carried from an older version gets a typed default for every field it lacks, and the current bounds.
   const state: ContactState = settleContactState(input.phone, input.state);
-  const actor = new ContactActor(state, settings.keywords, !firstRun);
+  const actor = new ContactActor(state, settings.keywords, !firstRun, rotateWithQueuedWork ? DEDUPE_WINDOW : LEGACY_DEDUPE_WINDOW);
   // Messages handled in this run: a count replay reproduces exactly, unlike the history length read between two
   // local activities of one task (rotating on that failed a live actor's replay in a first try).
   let handledThisRun = 0;

@@ -3,7 +3,7 @@ import type { InboundIntent, KeywordSettingsChanges } from './keywords';
 import type { LedgerEntry } from './ledger';
 import type { MessageType, OptOutSource } from './schemas';
 import {
-  DEDUPE_WINDOW,
+  LEGACY_DEDUPE_WINDOW,
   MAX_CONSENTS,
   MAX_COUNTED_PROGRAMS,
   MAX_COUNTED_SENDS,
@@ -262,7 +262,7 @@ export function settleContactState(phone: string, carried: unknown): ContactStat
     reviewFlags: list(carried.reviewFlags, reviewFlag).slice(-MAX_REVIEW_FLAGS),
     pastOptOuts: list(carried.pastOptOuts, pastOptOut).slice(-MAX_PAST_OPT_OUTS),
     pendingReplies: list(carried.pendingReplies, (value) => (isRecord(value) && typeof value.idempotencyKey === 'string' ? (value as unknown as PendingReply) : undefined)),
-    recentMessageIds: list(carried.recentMessageIds, (value) => (typeof value === 'string' ? value : undefined)).slice(-DEDUPE_WINDOW),
+    recentMessageIds: list(carried.recentMessageIds, (value) => (typeof value === 'string' ? value : undefined)).slice(-LEGACY_DEDUPE_WINDOW),
     sentMessages: sentMessages.slice(-MAX_SENT_MESSAGES),
     programSends,
     sendRefusals: list(carried.sendRefusals, sendRefusal).slice(-MAX_SEND_REFUSALS),

@@ -47,6 +47,8 @@ export function renderReply(kind: ReplyKind, profile: AccountProfile): string {
 // contact's payload stays under STATE_PAYLOAD_TARGET_BYTES. Full texts and evidence live in the ledger (consent-rules.md §8).
 /** Inbound message ids remembered for de-duplication; provider retries arrive within minutes, so 200 is ample. */
 export const DEDUPE_WINDOW = 200;
+/** The window of the actors of corpus v1 and v2, kept by their runs so that a replay dedupes exactly as they did. */
+export const LEGACY_DEDUPE_WINDOW = 500;
 /** Review flags kept in state for the operator; older ones stay in the history and the ledger. */
 export const MAX_REVIEW_FLAGS = 20;
 /** Past opt-outs (each ended by a re-subscribe) kept in state. */

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { emptyContactState, keepRecentThreads, settleContactState, type ContactState } from '../../../workflows/domain/contact-state';
-import { DEDUPE_WINDOW, MAX_COUNTED_SENDS, MAX_REVIEW_FLAGS, MAX_SENT_MESSAGES, MAX_STATE_TEXT, MAX_THREADS } from '../../../workflows/domain/settings';
+import { LEGACY_DEDUPE_WINDOW, MAX_COUNTED_SENDS, MAX_REVIEW_FLAGS, MAX_SENT_MESSAGES, MAX_STATE_TEXT, MAX_THREADS } from '../../../workflows/domain/settings';
 import { historyFromJSON } from '../../replay/history-json';
 
 const PHONE = '+14155550100';
@@ -29,7 +29,7 @@ function firstVersionState(): Record<string, unknown> {
     reviewFlags: Array.from({ length: 50 }, (_, i) => ({ messageId: `SM${i}`, businessNumber: '+14155550199', body: `We have got to STOP ${'this '.repeat(300)}`, matched: 'STOP', receivedAt: '2026-01-01T00:00:00.000Z' })),
     pastOptOuts: [],
     pendingReplies: [],
-    recentMessageIds: Array.from({ length: 500 }, (_, i) => `SM${i}`),
+    recentMessageIds: Array.from({ length: 600 }, (_, i) => `SM${i}`),
     sentMessages: [{ idempotencyKey: 'k1', from: '+14155550199', type: 'promotional', program: null, sentAt: '2026-01-01T00:00:00.000Z' }],
     sendRefusals: [],
     lastInbound: null,
@@ -73,8 +73,9 @@ describe('settleContactState', () => {
     expect(state.reviewFlags).toHaveLength(MAX_REVIEW_FLAGS);
     expect(state.reviewFlags.at(-1)?.messageId).toBe('SM49');
     for (const flag of state.reviewFlags) expect(flag.body.length).toBeLessThanOrEqual(MAX_STATE_TEXT);
-    expect(state.recentMessageIds).toHaveLength(DEDUPE_WINDOW);
-    expect(state.recentMessageIds.at(-1)).toBe('SM499');
+    // Ids are kept up to the largest window any version had; a run of today trims them to its own at the next text.
+    expect(state.recentMessageIds).toHaveLength(LEGACY_DEDUPE_WINDOW);
+    expect(state.recentMessageIds.at(-1)).toBe('SM599');
   });
 
   it('replaces values of the wrong type by their default, and keeps fields it does not know', () => {
