@@ -1,9 +1,10 @@
-import type { Pool, PoolClient } from 'pg';
+import type { Pool } from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConsentLedger } from '../../activities/postgres/ledger';
 import { contactWorkflowId } from '../../workflows/contact-start';
 import { COMPLIANT_FIRST, WEB_FORM_EVIDENCE } from '../support/consent-fixtures';
 import { inboundText, startHarness, uniquePhone, waitFor, type Harness } from '../support/harness';
+import { interceptCheckedOutQueries } from '../support/pool-faults';
 
 /**
  * The worker's pool, except that the first ledger COMMIT succeeds and then reports a lost connection: the append
@@ -12,31 +13,18 @@ import { inboundText, startHarness, uniquePhone, waitFor, type Harness } from '.
 let commitsFailedAfterWrite = 0;
 function failFirstLedgerCommitAfterWrite(pool: Pool): Pool {
   let armed = true;
-  return new Proxy(pool, {
-    get(target, property, receiver) {
-      if (property !== 'connect') return Reflect.get(target, property, receiver);
-      // pool.query() calls connect(callback) internally: leave that path alone, wrap only the promise form.
-      return async (...args: unknown[]) => {
-        if (args.length > 0) return (target.connect as (...a: unknown[]) => unknown)(...args);
-        const client: PoolClient = await target.connect();
-        let wroteLedger = false;
-        return new Proxy(client, {
-          get(inner, name, innerReceiver) {
-            if (name !== 'query') return Reflect.get(inner, name, innerReceiver);
-            return async (text: unknown, ...rest: unknown[]) => {
-              const result = await (inner.query as (...args: unknown[]) => Promise<unknown>)(text, ...rest);
-              if (typeof text === 'string' && text.includes('INSERT INTO consent_ledger')) wroteLedger = true;
-              if (armed && wroteLedger && text === 'COMMIT') {
-                armed = false;
-                commitsFailedAfterWrite += 1;
-                throw new Error('connection terminated unexpectedly (injected after COMMIT)');
-              }
-              return result;
-            };
-          },
-        });
-      };
-    },
+  return interceptCheckedOutQueries(pool, () => {
+    let wroteLedger = false;
+    return async (text, run) => {
+      const result = await run();
+      if (typeof text === 'string' && text.includes('INSERT INTO consent_ledger')) wroteLedger = true;
+      if (armed && wroteLedger && text === 'COMMIT') {
+        armed = false;
+        commitsFailedAfterWrite += 1;
+        throw new Error('connection terminated unexpectedly (injected after COMMIT)');
+      }
+      return result;
+    };
   });
 }
 

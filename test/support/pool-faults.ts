@@ -2,10 +2,13 @@
 import type { Pool, PoolClient } from 'pg';
 
 /**
- * A pool whose checked-out clients (pool.connect(): the ledger's transactions) fail each query for which `fault`
- * returns an error; pool.query() is left alone. The switch is the caller's: `fault` is asked at every query.
+ * Runs every query of the pool's checked-out clients (pool.connect(): the ledger's transactions) through an
+ * interceptor made for that client, which decides whether and how the query runs; pool.query() is left alone.
  */
-export function failCheckedOutQueries(pool: Pool, fault: (text: string) => Error | undefined): Pool {
+export function interceptCheckedOutQueries(
+  pool: Pool,
+  interceptorForClient: () => (text: unknown, run: () => Promise<unknown>) => Promise<unknown>,
+): Pool {
   return new Proxy(pool, {
     get(target, property, receiver) {
       if (property !== 'connect') return Reflect.get(target, property, receiver);
@@ -13,18 +16,27 @@ export function failCheckedOutQueries(pool: Pool, fault: (text: string) => Error
         // pool.query() calls connect(callback) internally: only the promise form is wrapped.
         if (args.length > 0) return (target.connect as (...a: unknown[]) => unknown)(...args);
         const client: PoolClient = await target.connect();
+        const intercept = interceptorForClient();
         return new Proxy(client, {
           get(inner, name, innerReceiver) {
             if (name !== 'query') return Reflect.get(inner, name, innerReceiver);
-            return async (text: unknown, ...rest: unknown[]) => {
-              const error = typeof text === 'string' ? fault(text) : undefined;
-              if (error) throw error;
-              return (inner.query as (...a: unknown[]) => Promise<unknown>)(text, ...rest);
-            };
+            return (text: unknown, ...rest: unknown[]) => intercept(text, () => (inner.query as (...a: unknown[]) => Promise<unknown>)(text, ...rest));
           },
         });
       };
     },
+  });
+}
+
+/**
+ * A pool whose checked-out clients fail each query for which `fault` returns an error, before it runs. The switch
+ * is the caller's: `fault` is asked at every query.
+ */
+export function failCheckedOutQueries(pool: Pool, fault: (text: string) => Error | undefined): Pool {
+  return interceptCheckedOutQueries(pool, () => async (text, run) => {
+    const error = typeof text === 'string' ? fault(text) : undefined;
+    if (error) throw error;
+    return run();
   });
 }
 
