@@ -248,7 +248,9 @@ export function settleContactState(phone: string, carried: unknown): ContactStat
   const counts = isRecord(carried.counts) ? carried.counts : {};
   const sentMessages = list(carried.sentMessages, sentMessage);
   // Older states counted caps from their whole sends list: their counts start from it.
-  const programSends = Array.isArray(carried.programSends) ? countSends(list(carried.programSends, programSendsRecord), []) : countSends([], sentMessages);
+  const programSends = Array.isArray(carried.programSends)
+    ? list(carried.programSends, programSendsRecord).slice(-MAX_COUNTED_PROGRAMS)
+    : countSends([], sentMessages);
   const optOut = optOutRecord(carried.optOut);
   const optedOut = bool(carried.optedOut, false);
   const state: ContactState = {

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { emptyContactState, keepRecentThreads, settleContactState, type ContactState } from '../../../workflows/domain/contact-state';
-import { LEGACY_DEDUPE_WINDOW, MAX_COUNTED_SENDS, MAX_REVIEW_FLAGS, MAX_SENT_MESSAGES, MAX_STATE_TEXT, MAX_THREADS } from '../../../workflows/domain/settings';
+import { LEGACY_DEDUPE_WINDOW, MAX_COUNTED_PROGRAMS, MAX_COUNTED_SENDS, MAX_REVIEW_FLAGS, MAX_SENT_MESSAGES, MAX_STATE_TEXT, MAX_THREADS } from '../../../workflows/domain/settings';
 import { historyFromJSON } from '../../replay/history-json';
 
 const PHONE = '+14155550100';
@@ -113,6 +113,19 @@ describe('settleContactState', () => {
       const expected = business.filter((sent) => sent.program === program).map((sent) => sent.sentAt).slice(-MAX_COUNTED_SENDS);
       expect(state.programSends.find((sends) => sends.program === program)?.sentAt).toEqual(expected);
     }
+  });
+});
+
+describe('settleContactState: carried per-program counts', () => {
+  it('keeps the programs sent to last, at most MAX_COUNTED_PROGRAMS, each with its newest MAX_COUNTED_SENDS times', () => {
+    const programSends = Array.from({ length: MAX_COUNTED_PROGRAMS + 3 }, (_, i) => ({
+      program: `p${i}`,
+      sentAt: Array.from({ length: MAX_COUNTED_SENDS + 1 }, (_, j) => new Date(Date.UTC(2026, 0, 1) + j * 60_000).toISOString()),
+    }));
+    const state = settleContactState(PHONE, { programSends });
+    expect(state.programSends).toHaveLength(MAX_COUNTED_PROGRAMS);
+    expect(state.programSends[0]?.program).toBe('p3');
+    for (const sends of state.programSends) expect(sends.sentAt).toEqual(programSends[0]!.sentAt.slice(1));
   });
 });
 
