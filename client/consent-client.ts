@@ -29,7 +29,14 @@ import { sendMessageWorkflow, type SendMessageResult } from '../workflows/send';
 import { contactWorkflow, isStateLoading, type ContactWorkflowSettings } from '../workflows/contact';
 import { evaluateSend } from '../workflows/domain/consent-rules';
 import { emptyContactState, type ContactState } from '../workflows/domain/contact-state';
-import { classifyInbound, DEFAULT_KEYWORD_SETTINGS, keywordSettingsChanges, type InboundClassification } from '../workflows/domain/keywords';
+import {
+  classifyInbound,
+  DEFAULT_KEYWORD_SETTINGS,
+  keywordSettingsChanges,
+  type InboundClassification,
+  type KeywordSettings,
+  type KeywordSettingsChanges,
+} from '../workflows/domain/keywords';
 import { describeIssues, type CanSendRequest, type CanSendResult, type InboundMessage, type RecordOptOut } from '../workflows/domain/schemas';
 import {
   canSendQuery,
@@ -116,8 +123,14 @@ export class ConsentClient {
   private readonly programStore?: Programs;
   private readonly stores?: { ledger: ConsentLedger; optOutList: OptOutList; imports: SuppressionImports };
 
+  /** The account's keyword settings, and what of them every inbound signal carries (what differs from the defaults). */
+  private readonly keywords: KeywordSettings;
+  private readonly keywordChanges: KeywordSettingsChanges;
+
   constructor(private readonly options: ConsentClientOptions) {
     this.schemas = edgeSchemas(options.defaultCountry ?? 'US');
+    this.keywords = options.workflowSettings?.keywords ?? DEFAULT_KEYWORD_SETTINGS;
+    this.keywordChanges = keywordSettingsChanges(this.keywords);
     this.outbox = options.pool ? new OutboundMessages(options.pool) : undefined;
     this.programStore = options.pool ? new Programs(options.pool) : undefined;
     const { pool } = options;
@@ -126,11 +139,10 @@ export class ConsentClient {
 
   /** Durably hands one inbound text to its contact's actor, starting the actor if this is the contact's first event. */
   async handleInbound(input: z.input<EdgeSchemas['inboundMessage']>): Promise<InboundAccepted> {
-    const keywords = this.options.workflowSettings?.keywords ?? DEFAULT_KEYWORD_SETTINGS;
     // The settings travel with the text: the actor reads it with the account's settings of now, not of its first start.
-    const message: InboundMessage = { ...parse(this.schemas.inboundMessage, input), keywords: keywordSettingsChanges(keywords) };
+    const message: InboundMessage = { ...parse(this.schemas.inboundMessage, input), keywords: this.keywordChanges };
     const workflowId = await this.signalContact(message.from, inboundMessageSignal.name, message);
-    const classification = classifyInbound(message.body, keywords);
+    const classification = classifyInbound(message.body, this.keywords);
     return { contact: message.from, workflowId, message, classification };
   }
 
