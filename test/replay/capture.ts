@@ -99,6 +99,7 @@ function capturingProvider(pool: Pool): SmsProvider {
       }
       return sandbox.send(message);
     },
+    findSent: (message, since) => sandbox.findSent(message, since),
   };
 }
 

@@ -24,6 +24,7 @@ async function main(): Promise<void> {
       if (holdMs > 0) await new Promise((resolve) => setTimeout(resolve, holdMs));
       return result;
     },
+    findSent: (message, since) => sandbox.findSent(message, since),
   };
   const connection = await NativeConnection.connect({ address: TEMPORAL_ADDRESS! });
   const worker = await createConsentWorker({
