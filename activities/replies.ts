@@ -6,6 +6,9 @@ import type { ConsentLedger } from './postgres/ledger';
 import type { OutboundMessageRecord, OutboundMessages } from './postgres/outbound-messages';
 import { ProviderRejectedError, type SmsProvider } from './providers/provider';
 
+/** How far the provider's clock may run behind ours when it stamps a message's creation (Twilio's is to the second). */
+const PROVIDER_CLOCK_MARGIN_MS = 60_000;
+
 export interface SendReplyRequest {
   kind: ReplyKind;
   idempotencyKey: string;
@@ -83,14 +86,21 @@ export function createReplyActivities({ outbox, provider, profile, ledger }: Rep
         return { outboundMessageId: record.id, providerMessageId: record.providerMessageId, alreadySent: true, ...(unrecordedEvidence ? { unrecordedEvidence } : {}) };
       }
       await outbox.markSending(record.id);
+      // The stored body is what goes out, so a retry sends the same text even if the profile changed meanwhile.
+      const message = { idempotencyKey: request.idempotencyKey, to: record.contact, from: record.businessNumber, body: record.body };
       try {
-        // The stored body is what goes out, so a retry sends the same text even if the profile changed meanwhile.
-        const sent = await provider.send({
-          idempotencyKey: request.idempotencyKey,
-          to: record.contact,
-          from: record.businessNumber,
-          body: record.body,
-        });
+        if (record.status === 'sending') {
+          // An earlier attempt may have reached the provider and lost its answer: look before sending it again.
+          const since = new Date(Date.parse(record.createdAt) - PROVIDER_CLOCK_MARGIN_MS);
+          const handedOver = await provider.findSent(message, since);
+          if (handedOver) {
+            await outbox.markSent(record.id, handedOver.providerMessageId, handedOver.status);
+            const unrecordedEvidence = await recordReplySent(request, record, handedOver.providerMessageId);
+            log.info('reply found at the provider: an earlier attempt sent it', { contact: record.contact, kind: request.kind, providerMessageId: handedOver.providerMessageId });
+            return { outboundMessageId: record.id, providerMessageId: handedOver.providerMessageId, alreadySent: true, ...(unrecordedEvidence ? { unrecordedEvidence } : {}) };
+          }
+        }
+        const sent = await provider.send(message);
         await outbox.markSent(record.id, sent.providerMessageId, sent.status);
         const unrecordedEvidence = await recordReplySent(request, record, sent.providerMessageId);
         // The activity logger adds workflowId, activityType and attempt to each line.

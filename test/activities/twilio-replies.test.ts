@@ -17,15 +17,32 @@ afterAll(async () => {
   await twilio?.close();
 });
 
-it('with the Twilio provider, a STOP confirmation goes out once through the Messages API with its idempotency token', async () => {
+it('with the Twilio provider, a STOP confirmation refused twice (HTTP 500) before Twilio took it goes out once on the retry', async () => {
   const contact = uniquePhone();
   const business = uniquePhone();
-  twilio.failNext(2); // two 500s first: the activity retries, the token keeps it to one message
+  twilio.failNext(2); // two 500s before Twilio takes it: each retry looks first, finds nothing, and sends
   await harness.consent.handleInbound(inboundText(contact, business, 'STOP'));
   const [row] = await waitFor(() => outboundFor(harness.pool, contact), (rows) => rows[0]?.status === 'sent', { what: 'confirmation sent' });
   const delivered = twilio.messages.filter((m) => m.to === contact);
   expect(delivered).toEqual([expect.objectContaining({ from: business, body: OPT_OUT_CONFIRMATION_TEMPLATE, idempotencyToken: row!.idempotency_key })]);
   expect(row).toMatchObject({ provider_message_id: delivered[0]!.sid, attempts: 3 });
+});
+
+it('a STOP confirmation Twilio took but whose answer was lost is found by the retry and reaches the contact exactly once', async () => {
+  const contact = uniquePhone();
+  const business = uniquePhone();
+  const lookupsBefore = twilio.lookups;
+  twilio.loseNextAnswers(1, 'drop-connection'); // Twilio has the message; the activity sees a dropped connection
+  await harness.consent.handleInbound(inboundText(contact, business, 'STOP'));
+  const [row] = await waitFor(() => outboundFor(harness.pool, contact), (rows) => rows[0]?.status === 'sent', { what: 'confirmation recorded as sent' });
+  const delivered = twilio.messages.filter((m) => m.to === contact);
+  expect(delivered).toHaveLength(1);
+  expect(delivered[0]).toMatchObject({ from: business, body: OPT_OUT_CONFIRMATION_TEMPLATE });
+  // The second attempt found it at Twilio instead of sending it again.
+  expect(row).toMatchObject({ provider_message_id: delivered[0]!.sid, attempts: 2 });
+  expect(twilio.lookups).toBeGreaterThan(lookupsBefore);
+  const state = await waitFor(() => harness.consent.getContactState(contact), (s) => s.pendingReplies.length === 0, { what: 'the reply to settle' });
+  expect(state).toMatchObject({ optedOut: true, counts: { repliesSent: 1, repliesFailed: 0 } });
 });
 
 it('Twilio 21610 on a reply marks the contact opted out here too, with source carrier', async () => {
