@@ -5,7 +5,6 @@
 import { randomUUID } from 'node:crypto';
 import {
   WorkflowExecutionAlreadyStartedError,
-  WorkflowFailedError,
   WorkflowNotFoundError,
   type Client,
   type WorkflowHandle,
@@ -37,7 +36,7 @@ import {
   type KeywordSettings,
   type KeywordSettingsChanges,
 } from '../workflows/domain/keywords';
-import { describeIssues, type CanSendRequest, type CanSendResult, type InboundMessage, type RecordOptOut } from '../workflows/domain/schemas';
+import { describeIssues, type CanSendRequest, type CanSendResult, type InboundMessage, type RecordOptOut, type SendRefusalCode } from '../workflows/domain/schemas';
 import {
   canSendQuery,
   contactStateQuery,
@@ -270,15 +269,17 @@ export class ConsentClient {
 
   /**
    * Sends one message if consent covers it, through a send workflow keyed by the idempotency key: the same key
-   * twice sends once and answers the same. A decision not reached within `sendDecisionTimeoutMs` is a refusal
-   * (STATE_UNAVAILABLE) and the send workflow is terminated, so the message can never go out late.
+   * twice sends once and answers the same. The request carries its decision deadline (`sendDecisionTimeoutMs` from
+   * now): no provider call begins after it. At the deadline this call fences the outbox row: a send that has not begun
+   * is refused (STATE_UNAVAILABLE, and its late attempt finds the row refused); one that has begun is waited for a
+   * little longer, then answered truthfully, as OUTCOME_UNKNOWN if nothing confirms it yet.
    */
   async sendMessage(input: z.input<EdgeSchemas['sendMessage']>): Promise<SendMessageAnswer> {
     const parsed = parse(this.schemas.sendMessage, input);
     if (parsed.program) await this.requireProgram(parsed.program);
     const idempotencyKey = parsed.idempotencyKey ?? randomUUID();
-    const request: OutboundSendRequest = { ...parsed, idempotencyKey };
     const { client, taskQueue, sendDecisionTimeoutMs = 30_000 } = this.options;
+    const request: OutboundSendRequest = { ...parsed, idempotencyKey, decideBy: new Date(Date.now() + sendDecisionTimeoutMs).toISOString() };
     const workflowId = `send:${idempotencyKey}`;
     let handle: WorkflowHandle<typeof sendMessageWorkflow>;
     try {
@@ -293,30 +294,38 @@ export class ConsentClient {
       if (!(error instanceof WorkflowExecutionAlreadyStartedError)) throw error;
       handle = client.workflow.getHandle(workflowId);
     }
-    let timer: NodeJS.Timeout | undefined;
-    const timedOut = new Promise<'timeout'>((resolve) => {
-      timer = setTimeout(() => resolve('timeout'), sendDecisionTimeoutMs);
-    });
-    try {
-      const outcome = await Promise.race([handle.result(), timedOut]);
-      if (outcome !== 'timeout') return { idempotencyKey, workflowId, ...outcome };
-      await handle.terminate(`no decision within ${sendDecisionTimeoutMs} ms: refused as STATE_UNAVAILABLE, never to be sent`).catch(() => undefined);
-      // It may have finished in the meantime: its own answer wins over ours.
-      const settled = await handle.result().catch(() => undefined);
-      if (settled) return { idempotencyKey, workflowId, ...settled };
-    } catch (error) {
-      if (!(error instanceof WorkflowFailedError)) throw error;
-    } finally {
-      clearTimeout(timer);
-    }
-    // The provider may have accepted it just before the termination: the outbox knows, and the truth wins.
-    const recorded = await this.outbox?.findByKey(idempotencyKey);
-    if (recorded?.status === 'sent' && recorded.providerMessageId) {
-      return { idempotencyKey, workflowId, status: 'sent', outboundMessageId: recorded.id, providerMessageId: recorded.providerMessageId, body: recorded.body };
-    }
+    const answered = (result: SendMessageResult): SendMessageAnswer => ({ idempotencyKey, workflowId, ...result });
+    const outcome = await waitFor(handle.result(), sendDecisionTimeoutMs);
+    if (outcome !== undefined) return answered(outcome);
+
     const reason = `no consent decision for ${parsed.to} within ${sendDecisionTimeoutMs} ms (is a worker running?); the message was not sent`;
-    await this.stores?.ledger.append([stateUnavailableEntry({ ...parsed, idempotencyKey }, reason, new Date().toISOString(), { workflowId, runId: null })]);
-    return { idempotencyKey, workflowId, status: 'refused', code: 'STATE_UNAVAILABLE', reason };
+    let fence;
+    try {
+      fence = await this.requireOutbox().fence(
+        { idempotencyKey, contact: parsed.to, businessNumber: parsed.from, kind: 'message', body: parsed.body, provider: 'unknown', inboundMessageId: null, workflowId, runId: null, messageType: parsed.type, program: parsed.program },
+        'STATE_UNAVAILABLE',
+        reason,
+      );
+    } catch (error) {
+      // The fence could not be written: an attempt may have begun before the database went away. Not "not sent".
+      return answered(unknownOutcome(null, `the outcome could not be read (${(error as Error).message}); an attempt may have handed it to the provider`));
+    }
+    const { record, fenced } = fence;
+    if (fenced) {
+      await this.stores?.ledger.append([stateUnavailableEntry({ ...parsed, idempotencyKey }, reason, new Date().toISOString(), { workflowId, runId: null })]);
+      return answered({ status: 'refused', code: 'STATE_UNAVAILABLE', reason });
+    }
+    // An attempt got past the fence first: its answer is the truth, and it is near (a provider call is bounded).
+    const late = await waitFor(handle.result(), SEND_SETTLE_GRACE_MS);
+    if (late !== undefined) return answered(late);
+    const now = await this.requireOutbox().findByKey(idempotencyKey).catch(() => record);
+    const row = now ?? record;
+    if (row.status === 'sent' && row.providerMessageId) {
+      return answered({ status: 'sent', outboundMessageId: row.id, providerMessageId: row.providerMessageId, body: row.body });
+    }
+    if (row.status === 'refused') return answered({ status: 'refused', code: row.refusalCode as SendRefusalCode, reason: row.errorMessage ?? '' });
+    if (row.status === 'failed') return answered({ status: 'failed', code: row.errorCode ?? 'failed', reason: row.errorMessage ?? '' });
+    return answered(unknownOutcome(row.id, `the send began handing the message to the provider and has not confirmed it yet; GET the message later`));
   }
 
   /** Records an express (written) consent with its evidence; a source that is never consent is refused (422). */
@@ -336,6 +345,11 @@ export class ConsentClient {
 
   async listPrograms(): Promise<Program[]> {
     return this.programs().list();
+  }
+
+  private requireOutbox(): OutboundMessages {
+    if (!this.outbox) throw new Error('ConsentClient needs a Postgres pool to send messages');
+    return this.outbox;
   }
 
   private programs(): Programs {
@@ -383,6 +397,23 @@ export class ConsentClient {
         throw new ContactStateUnavailableError(phone, error);
       }
     }
+  }
+}
+
+/** How long a send that got past its fence is still waited for before the answer is OUTCOME_UNKNOWN. */
+const SEND_SETTLE_GRACE_MS = 15_000;
+
+function unknownOutcome(outboundMessageId: string | null, reason: string): SendMessageResult {
+  return { status: 'unknown', code: 'OUTCOME_UNKNOWN', outboundMessageId: outboundMessageId ?? '', reason };
+}
+
+/** The promise's value, or undefined once `ms` passed first (a failed workflow is an answer too: it rethrows). */
+async function waitFor<T>(promise: Promise<T>, ms: number): Promise<T | undefined> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([promise, new Promise<undefined>((resolve) => (timer = setTimeout(resolve, ms, undefined)))]);
+  } finally {
+    clearTimeout(timer);
   }
 }
 

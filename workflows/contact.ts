@@ -24,8 +24,10 @@ import type { ReplyActivities, SendReplyRequest } from '../activities/replies';
 import { evaluateSend } from './domain/consent-rules';
 import {
   addConsent,
+  expireReservations,
   keepRecentThreads,
   recordSend,
+  settleReservation,
   settleContactState,
   stateText,
   type ContactState,
@@ -45,6 +47,8 @@ import {
   inboundMessageSchema,
   messageSentSchema,
   recordOptOutSchema,
+  releaseSendSchema,
+  reserveSendRequestSchema,
   sendRefusedSchema,
   describeIssues,
   type CanSendResult,
@@ -58,6 +62,7 @@ import {
   MAX_PAST_OPT_OUTS,
   MAX_REVIEW_FLAGS,
   MAX_SEND_REFUSALS,
+  MAX_SEND_RESERVATIONS,
   type ReplyKind,
 } from './domain/settings';
 import { checkConsentEvidence, consentInputSchema } from './domain/consent-evidence';
@@ -70,6 +75,8 @@ import {
   messageSentSignal,
   recordConsentSignal,
   recordOptOutSignal,
+  releaseSendSignal,
+  reserveSendUpdate,
   sendRefusedSignal,
   type ApplyOptOutResult,
 } from './messages';
@@ -294,9 +301,42 @@ export class ContactActor {
     });
   }
 
+  /**
+   * The send gate's one step: decide this send now and, if it is allowed, hold its place (its cap slot) until it is
+   * settled. The same key again (a retried attempt) gives up its old place and is decided again, so an opt-out
+   * accepted in between refuses it. Called only once the run is seeded.
+   */
+  reserveSend(raw: unknown): CanSendResult {
+    const request = reserveSendRequestSchema.parse(raw);
+    const now = new Date().toISOString();
+    settleReservation(this.state, request.idempotencyKey);
+    expireReservations(this.state, now);
+    const decision = evaluateSend(this.state, request, now);
+    if (!decision.allowed) return decision;
+    if (this.state.reservations.length >= MAX_SEND_RESERVATIONS) {
+      return {
+        ...decision,
+        allowed: false,
+        code: 'IN_FLIGHT_LIMIT',
+        reason: `${this.state.reservations.length} sends to ${this.state.phone} are already decided and not yet settled (at most ${MAX_SEND_RESERVATIONS}); refused, try again once they settle`,
+      };
+    }
+    const { idempotencyKey, from, type, program } = request;
+    this.state.reservations.push({ idempotencyKey, from, type, program: program?.id ?? null, reservedAt: now });
+    return decision;
+  }
+
+  /** A reserved send that will not go out (the provider refused it for good): its slot is freed. */
+  releaseSend(raw: unknown): void {
+    const parsed = releaseSendSchema.safeParse(raw);
+    if (!parsed.success) return this.rejectSignal('releaseSend', summarise(parsed.error));
+    settleReservation(this.state, parsed.data.idempotencyKey);
+  }
+
   messageSent(raw: unknown): void {
     const parsed = messageSentSchema.safeParse(raw);
     if (!parsed.success) return this.rejectSignal('messageSent', summarise(parsed.error));
+    settleReservation(this.state, parsed.data.idempotencyKey);
     if (this.state.sentMessages.some((sent) => sent.idempotencyKey === parsed.data.idempotencyKey)) return;
     recordSend(this.state, parsed.data);
     this.state.counts.messagesSent += 1;
@@ -306,6 +346,7 @@ export class ContactActor {
   sendRefused(raw: unknown): void {
     const parsed = sendRefusedSchema.safeParse(raw);
     if (!parsed.success) return this.rejectSignal('sendRefused', summarise(parsed.error));
+    settleReservation(this.state, parsed.data.idempotencyKey);
     if (this.state.sendRefusals.some((refusal) => refusal.idempotencyKey === parsed.data.idempotencyKey)) return;
     this.state.sendRefusals = [...this.state.sendRefusals, { ...parsed.data, reason: stateText(parsed.data.reason) }].slice(-MAX_SEND_REFUSALS);
     this.state.counts.sendsRefused += 1;
@@ -537,6 +578,16 @@ export async function contactWorkflow(input: ContactWorkflowInput): Promise<void
   setHandler(recordConsentSignal, counted((consent) => actor.recordConsent(consent)));
   setHandler(messageSentSignal, counted((sent) => actor.messageSent(sent)));
   setHandler(sendRefusedSignal, counted((refusal) => actor.sendRefused(refusal)));
+  setHandler(releaseSendSignal, counted((release) => actor.releaseSend(release)));
+  setHandler(
+    reserveSendUpdate,
+    counted(async (request) => {
+      // Nothing is allowed before a new run has read the opt-out list.
+      await condition(() => actor.seeded);
+      return actor.reserveSend(request);
+    }),
+    { validator: (request) => void reserveSendRequestSchema.parse(request) },
+  );
   setHandler(contactStateQuery, () => state);
   setHandler(canSendQuery, (request) => actor.canSend(request));
   setHandler(

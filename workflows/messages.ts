@@ -3,7 +3,7 @@ import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { ContactState, OptOutRecord } from './domain/contact-state';
 import type { SuppressionImportProgress } from './domain/suppression-import';
 import type { ConsentInputRaw } from './domain/consent-evidence';
-import type { CanSendRequestInput, CanSendResult, InboundMessage, MessageSent, RecordOptOutInput, SendRefused } from './domain/schemas';
+import type { CanSendRequestInput, CanSendResult, InboundMessage, MessageSent, RecordOptOutInput, ReleaseSend, ReserveSendRequestInput, SendRefused } from './domain/schemas';
 
 /** An inbound SMS from the contact (signalWithStart: durably accepted even while no worker runs). */
 export const inboundMessageSignal = defineSignal<[InboundMessage]>('inboundMessage');
@@ -15,6 +15,15 @@ export const recordConsentSignal = defineSignal<[ConsentInputRaw]>('recordConsen
 export const messageSentSignal = defineSignal<[MessageSent]>('messageSent');
 /** The send pipeline tells the contact what it refused to send, and why. */
 export const sendRefusedSignal = defineSignal<[SendRefused]>('sendRefused');
+
+/** A reserved send that will not go out after all (the provider refused it for good): its cap slot is freed. */
+export const releaseSendSignal = defineSignal<[ReleaseSend]>('releaseSend');
+
+/**
+ * The send gate: decides one send and, when it is allowed, reserves it (its frequency-cap slot) in the same step, so
+ * concurrent sends cannot all pass one cap. A retried attempt reserves again and is decided again, after any STOP.
+ */
+export const reserveSendUpdate = defineUpdate<CanSendResult, [ReserveSendRequestInput]>('reserveSend');
 
 /** The whole state of the contact. */
 export const contactStateQuery = defineQuery<ContactState>('contactState');

@@ -1,12 +1,14 @@
 /**
- * One outbound message (id `send:<idempotencyKey>`): the outbound-send activity asks the contact actor and sends;
- * the workflow then tells the contact what happened. A state that cannot be read within the bound is a refusal.
+ * One outbound message (id `send:<idempotencyKey>`): the outbound-send activity runs the send gate (the contact actor
+ * decides and reserves, the outbox fences, the provider sends, the actor is told). When no attempt could finish, the
+ * gate's last word decides the answer: refused if nothing began, otherwise the truth or OUTCOME_UNKNOWN.
  */
 import {
   ActivityFailure,
   ApplicationFailure,
   getExternalWorkflowHandle,
   log,
+  patched,
   proxyActivities,
   proxyLocalActivities,
   workflowInfo,
@@ -29,9 +31,36 @@ const sendActivities = proxyActivities<OutboundSendActivities>(SEND_ACTIVITY_OPT
 /** For refusals decided here (the activity never answered), the workflow writes the ledger entry itself. */
 const { appendLedgerEntries } = proxyLocalActivities<LedgerActivities>({ startToCloseTimeout: '10s', retry: { maximumAttempts: 10 } });
 
+/** The gate's last word retries through a database outage: it is what the caller and the ledger are told. */
+const { giveUpSend } = proxyActivities<OutboundSendActivities>({
+  startToCloseTimeout: '15s',
+  scheduleToCloseTimeout: '1h',
+  retry: { initialInterval: '500ms', backoffCoefficient: 2, maximumInterval: '30s' },
+});
+
 export type SendMessageResult = OutboundSendResult | { status: 'failed'; reason: string };
 
+/**
+ * The gate decides, records and tells the contact inside the activity (since corpus v4); unpatched, the send
+ * workflows of corpus v1–v3 replay as they ran, telling the contact themselves.
+ */
+export const EXACT_SEND_GATE_PATCH = 'exact-send-gate';
+
 export async function sendMessageWorkflow(request: OutboundSendRequest): Promise<SendMessageResult> {
+  if (!patched(EXACT_SEND_GATE_PATCH)) return legacySendMessage(request);
+  try {
+    return await sendActivities.sendOutbound.executeWithOptions(
+      { ...SEND_ACTIVITY_OPTIONS, summary: `${request.type} message to ${request.to} from ${request.from}` },
+      [request],
+    );
+  } catch (error) {
+    const cause = error instanceof ActivityFailure && error.cause instanceof Error ? error.cause.message : String(error);
+    return giveUpSend(request, `no attempt could finish within 30 s: ${cause}`);
+  }
+}
+
+/** Corpus v1–v3: the activity decided by query, and this workflow recorded an unanswered send and told the contact. */
+async function legacySendMessage(request: OutboundSendRequest): Promise<SendMessageResult> {
   let result: SendMessageResult;
   try {
     result = await sendActivities.sendOutbound.executeWithOptions(

@@ -25,6 +25,10 @@ export interface OutboundMessageRecord {
   refusalCode: string | null;
   workflowId: string | null;
   runId: string | null;
+  /** messages only: no provider call may begin after this (the caller's decision deadline); null: none */
+  decideBy: string | null;
+  /** when an attempt last began handing it to the provider; null: none did */
+  sendingSince: string | null;
   createdAt: string;
   updatedAt: string;
 }
@@ -33,7 +37,10 @@ const COLUMNS = `id, idempotency_key AS "idempotencyKey", contact, business_numb
   provider_message_id AS "providerMessageId", status, provider_status AS "providerStatus", error_code AS "errorCode",
   error_message AS "errorMessage", attempts, inbound_message_id AS "inboundMessageId", message_type AS "messageType",
   program, refusal_code AS "refusalCode", workflow_id AS "workflowId",
-  run_id AS "runId", to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS "createdAt",
+  run_id AS "runId",
+  to_char(decide_by AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS "decideBy",
+  to_char(sending_since AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS "sendingSince",
+  to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS "createdAt",
   to_char(updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS "updatedAt"`;
 
 /** What a caller records: the record's own fields, before the outbox assigns id, status and timestamps. */
@@ -41,7 +48,7 @@ export type NewOutboundMessage = Pick<
   OutboundMessageRecord,
   'idempotencyKey' | 'contact' | 'businessNumber' | 'kind' | 'body' | 'provider' | 'inboundMessageId' | 'workflowId' | 'runId'
 > &
-  Partial<Pick<OutboundMessageRecord, 'messageType' | 'program'>>;
+  Partial<Pick<OutboundMessageRecord, 'messageType' | 'program' | 'decideBy'>>;
 
 /** A provider's delivery-status callback, read into the outbox's terms. */
 export interface DeliveryStatusUpdate {
@@ -61,8 +68,8 @@ export class OutboundMessages {
     const { rows } = await this.pool.query<OutboundMessageRecord>(
       `WITH inserted AS (
          INSERT INTO outbound_messages (idempotency_key, contact, business_number, kind, body, provider, status,
-                                        inbound_message_id, workflow_id, run_id, message_type, program)
-         VALUES ($1, $2, $3, $4, $5, $6, 'pending', $7, $8, $9, $10, $11)
+                                        inbound_message_id, workflow_id, run_id, message_type, program, decide_by)
+         VALUES ($1, $2, $3, $4, $5, $6, 'pending', $7, $8, $9, $10, $11, $12::timestamptz)
          ON CONFLICT (idempotency_key) DO NOTHING
          RETURNING *)
        SELECT ${COLUMNS} FROM inserted
@@ -81,6 +88,7 @@ export class OutboundMessages {
         message.runId,
         message.messageType ?? null,
         message.program ?? null,
+        message.decideBy ?? null,
       ].map((value) => (typeof value === 'string' ? storableText(value) : value)),
     );
     return rows[0]!;
@@ -95,9 +103,41 @@ export class OutboundMessages {
     );
   }
 
+  /**
+   * The gate's last step before the provider: the row becomes `sending` only if no one refused it meanwhile (a caller
+   * that stopped waiting fences it) and its decision deadline has not passed, by the database's clock. False: the
+   * message must not be handed over; the row says why.
+   */
+  async beginSending(id: string, body: string): Promise<boolean> {
+    const { rowCount } = await this.pool.query(
+      `UPDATE outbound_messages SET status = 'sending', body = $2, attempts = attempts + 1, sending_since = now(), updated_at = now()
+       WHERE id = $1 AND status IN ('pending', 'sending') AND (decide_by IS NULL OR now() < decide_by)`,
+      [id, storableText(body)],
+    );
+    return (rowCount ?? 0) > 0;
+  }
+
+  /**
+   * A caller that stopped waiting for a decision refuses the message, unless an attempt already began handing it
+   * over: then the row says so and the answer is the truth (sent, failed, or not known yet). The row is created
+   * refused when no attempt has claimed it yet, so a late first attempt finds it refused too.
+   */
+  async fence(message: NewOutboundMessage, code: string, reason: string): Promise<{ record: OutboundMessageRecord; fenced: boolean }> {
+    const claimed = await this.claim(message);
+    const { rows } = await this.pool.query<OutboundMessageRecord>(
+      `UPDATE outbound_messages SET status = 'refused', refusal_code = $2, error_message = $3, updated_at = now()
+       WHERE id = $1 AND status = 'pending' RETURNING ${COLUMNS}`,
+      [claimed.id, code, storableText(reason)],
+    );
+    if (rows[0]) return { record: rows[0], fenced: true };
+    return { record: (await this.findByKey(message.idempotencyKey)) ?? claimed, fenced: false };
+  }
+
   async markRefused(id: string, code: string, reason: string): Promise<void> {
     await this.pool.query(
-      `UPDATE outbound_messages SET status = 'refused', refusal_code = $2, error_message = $3, updated_at = now() WHERE id = $1`,
+      // A row already settled (or fenced by its caller) keeps what its caller was told.
+      `UPDATE outbound_messages SET status = 'refused', refusal_code = $2, error_message = $3, updated_at = now()
+       WHERE id = $1 AND status IN ('pending', 'sending')`,
       [id, code, reason],
     );
   }

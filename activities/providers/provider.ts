@@ -34,6 +34,12 @@ export const FINAL_DELIVERY_STATUSES = [
 export interface SmsProvider {
   readonly name: string;
   send(message: OutboundSms): Promise<ProviderSendResult>;
+  /**
+   * Whether this exact message (same to, from and body) already exists at the provider, handed over at or after
+   * `since`: asked before resending a message whose earlier attempt may have reached the provider and lost its
+   * answer, so that a resend never doubles a message silently. Undefined: the provider has no such message.
+   */
+  findSent(message: OutboundSms, since: Date): Promise<ProviderSendResult | undefined>;
 }
 
 /**

@@ -8,7 +8,8 @@ import { DatabaseError } from 'pg';
 import { ContactStateUnavailableError, InvalidInputError, NotFoundError } from '../consent-client';
 
 /** README "Operator CLI": 0 done, 1 a dependency failed, 2 invalid input (naming the field), 3 a send was refused. */
-export const EXIT = { ok: 0, failed: 1, invalidInput: 2, refused: 3 } as const;
+/** `unknown`: a send began and nothing confirms whether the provider took it (OUTCOME_UNKNOWN); it may have gone out. */
+export const EXIT = { ok: 0, failed: 1, invalidInput: 2, refused: 3, unknown: 4 } as const;
 
 /** The environment (or the endpoints `npm start` wrote) cannot be used: names each variable and why. */
 export class ConfigurationError extends Error {

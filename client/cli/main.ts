@@ -189,6 +189,7 @@ export function buildProgram(): Command {
         print(answer);
         if (answer.status === 'refused') process.exitCode = EXIT.refused;
         if (answer.status === 'failed') process.exitCode = EXIT.failed;
+        if (answer.status === 'unknown') process.exitCode = EXIT.unknown;
       });
     });
 

@@ -179,10 +179,14 @@ export function buildApiServer({ consent, client, pool, namespace, taskQueue, lo
     messages: await consent.listMessages(request.params.phone),
   }));
 
-  /** 201 sent; 422 refused with its code (OPTED_OUT, NO_CONSENT, MISSING_DISCLOSURES, FREQUENCY_CAP); 503 STATE_UNAVAILABLE. */
+  /**
+   * 201 sent; 422 refused with its code (OPTED_OUT, NO_CONSENT, MISSING_DISCLOSURES, FREQUENCY_CAP, IN_FLIGHT_LIMIT);
+   * 503 STATE_UNAVAILABLE (not sent); 502 failed at the provider; 202 OUTCOME_UNKNOWN (it may have been sent).
+   */
   app.post('/v1/messages', { schema: { body: schemas.sendMessage } }, async (request, reply) => {
     const answer = await consent.sendMessage(request.body);
-    const status = answer.status === 'sent' ? 201 : answer.status === 'failed' ? 502 : answer.code === 'STATE_UNAVAILABLE' ? 503 : 422;
+    const status =
+      answer.status === 'sent' ? 201 : answer.status === 'failed' ? 502 : answer.status === 'unknown' ? 202 : answer.code === 'STATE_UNAVAILABLE' ? 503 : 422;
     return reply.status(status).send(answer);
   });
 

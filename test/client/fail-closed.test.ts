@@ -39,11 +39,16 @@ it('with the worker stopped, a send is refused with STATE_UNAVAILABLE and never 
     expect(entries).toEqual([expect.objectContaining({ event: 'send_refused', source: 'STATE_UNAVAILABLE', workflowId: `send:late-${contact}` })]);
 
     await short.startWorker();
-    // The actor processes the pending text once the worker is back; the terminated send never runs.
+    // The send workflow's attempt runs once the worker is back, with its implied consent now readable: it finds its
+    // outbox row fenced by the caller that stopped waiting, and sends nothing.
     await waitFor(() => short.consent.getContactState(contact), (s) => s.counts.inbound === 1, { what: 'the worker to catch up' });
+    const late = await short.client.workflow.getHandle(`send:late-${contact}`).result();
+    expect(late).toMatchObject({ status: 'refused', code: 'STATE_UNAVAILABLE' });
     const again = await short.consent.sendMessage({ to: contact, from: business, body: 'Yes, until 6pm.', type: 'conversational', idempotencyKey: `late-${contact}` });
     expect(again).toMatchObject({ status: 'refused', code: 'STATE_UNAVAILABLE' });
-    expect(await outboundFor(short.pool, contact)).toHaveLength(0);
+    expect((await outboundFor(short.pool, contact)).map((m) => [m.kind, m.status, m.provider_message_id])).toEqual([['message', 'refused', null]]);
+    const { rows } = await short.pool.query('SELECT count(*)::int AS n FROM sandbox_messages WHERE to_number = $1', [contact]);
+    expect(rows[0].n).toBe(0);
   } finally {
     await short.stop();
   }

@@ -36,13 +36,15 @@ export function evaluateSend(state: ContactState, request: CanSendRequest, now: 
     const windowStart = new Date(Date.parse(at) - PERIOD_MS[cap.per]).toISOString();
     // The state keeps the newest MAX_COUNTED_SENDS times per program: exact for any cap up to it, the window whatever.
     const counted = state.programSends.find((sends) => sends.program === request.program!.id)?.sentAt ?? [];
-    const inWindow = counted.filter((sentAt) => sentAt > windowStart).length;
+    // Sends allowed but not yet settled hold their slots: concurrent sends cannot all pass one cap.
+    const reserved = (state.reservations ?? []).filter((r) => r.program === request.program!.id && r.type !== 'conversational').length;
+    const inWindow = counted.filter((sentAt) => sentAt > windowStart).length + reserved;
     // A cap beyond what is counted (refused at declaration) is held reached once the count is full: fail closed.
     const reached = inWindow >= cap.max || (cap.max > MAX_COUNTED_SENDS && inWindow >= MAX_COUNTED_SENDS);
     if (request.type !== 'conversational' && reached) {
       return decide(
         'FREQUENCY_CAP',
-        `program ${request.program.id} declared at most ${cap.max} msgs/${cap.per}; ${inWindow}${inWindow >= MAX_COUNTED_SENDS ? ' or more' : ''} already went to ${state.phone} since ${windowStart}`,
+        `program ${request.program.id} declared at most ${cap.max} msgs/${cap.per}; ${inWindow}${inWindow >= MAX_COUNTED_SENDS ? ' or more' : ''} already went to ${state.phone} since ${windowStart}${reserved > 0 ? ` or are being sent (${reserved})` : ''}`,
       );
     }
   }

@@ -10,6 +10,8 @@ import {
   MAX_PAST_OPT_OUTS,
   MAX_REVIEW_FLAGS,
   MAX_SEND_REFUSALS,
+  MAX_SEND_RESERVATIONS,
+  SEND_RESERVATION_LEASE_MS,
   MAX_SENT_MESSAGES,
   MAX_STATE_TEXT,
   MAX_THREADS,
@@ -90,6 +92,18 @@ export interface SentMessageRecord {
   sentAt: string;
 }
 
+/**
+ * A send the actor allowed and reserved (the send gate's `reserveSend`), not yet settled: it counts against its
+ * program's cap like a send until it is confirmed sent (then it is one), refused or released.
+ */
+export interface SendReservation {
+  idempotencyKey: string;
+  from: string;
+  type: MessageType;
+  program: string | null;
+  reservedAt: string;
+}
+
 /** When a program's business messages went to this contact, newest last: what its frequency cap counts. */
 export interface ProgramSends {
   program: string;
@@ -144,6 +158,8 @@ export interface ContactState {
   /** per program, the times of its newest business sends (frequency caps count these) */
   programSends: ProgramSends[];
   sendRefusals: SendRefusalRecord[];
+  /** sends allowed and reserved, not yet settled (bounded by MAX_SEND_RESERVATIONS) */
+  reservations: SendReservation[];
   lastInbound: { messageId: string; businessNumber: string; intent: InboundIntent; receivedAt: string } | null;
   /** evidence decided but not yet appended to the Postgres ledger (consent-rules.md §8), oldest first */
   pendingLedger: LedgerEntry[];
@@ -169,6 +185,7 @@ export function emptyContactState(phone: string): ContactState {
     sentMessages: [],
     programSends: [],
     sendRefusals: [],
+    reservations: [],
     lastInbound: null,
     pendingLedger: [],
     ledgerSeq: 0,
@@ -214,6 +231,30 @@ export function addConsent(state: ContactState, consent: ConsentRecord): 'added'
 export function recordSend(state: ContactState, sent: SentMessageRecord): void {
   state.sentMessages = [...state.sentMessages, sent].slice(-MAX_SENT_MESSAGES);
   state.programSends = countSends(state.programSends, [sent]);
+}
+
+/**
+ * Settles a reservation: `sentAt` given, it becomes a send (confirmed, or presumed when its outcome is unknown);
+ * otherwise its slot is freed. Says whether there was one.
+ */
+export function settleReservation(state: ContactState, idempotencyKey: string): SendReservation | undefined {
+  const held = state.reservations.find((r) => r.idempotencyKey === idempotencyKey);
+  if (held) state.reservations = state.reservations.filter((r) => r !== held);
+  return held;
+}
+
+/**
+ * Reservations older than the lease that nothing settled (a send pipeline that never reported back) are counted as
+ * sent from then on: a cap slot is never freed on a guess. Run before each new reservation.
+ */
+export function expireReservations(state: ContactState, now: string): void {
+  const cutoff = new Date(Date.parse(now) - SEND_RESERVATION_LEASE_MS).toISOString();
+  for (const held of state.reservations.filter((r) => r.reservedAt < cutoff)) {
+    settleReservation(state, held.idempotencyKey);
+    recordSend(state, { idempotencyKey: held.idempotencyKey, from: held.from, type: held.type, program: held.program, sentAt: held.reservedAt });
+    state.counts.messagesSent += 1;
+    if (held.type !== 'conversational') state.counts.businessMessagesSent += 1;
+  }
 }
 
 /** Adds sends to the per-program times: newest MAX_COUNTED_SENDS per program, MAX_COUNTED_PROGRAMS programs. */
@@ -268,6 +309,7 @@ export function settleContactState(phone: string, carried: unknown): ContactStat
     sentMessages: sentMessages.slice(-MAX_SENT_MESSAGES),
     programSends,
     sendRefusals: list(carried.sendRefusals, sendRefusal).slice(-MAX_SEND_REFUSALS),
+    reservations: list(carried.reservations, reservation).slice(-MAX_SEND_RESERVATIONS),
     lastInbound: isRecord(carried.lastInbound) ? (carried.lastInbound as unknown as ContactState['lastInbound']) : null,
     pendingLedger: list(carried.pendingLedger, (value) => (isRecord(value) && typeof value.key === 'string' ? (value as unknown as LedgerEntry) : undefined)),
     ledgerSeq: num(carried.ledgerSeq, 0),
@@ -363,6 +405,10 @@ function programSendsRecord(value: unknown): ProgramSends | undefined {
   if (!isRecord(value) || typeof value.program !== 'string') return undefined;
   const sentAt = list(value.sentAt, (time) => (typeof time === 'string' ? time : undefined));
   return { program: value.program, sentAt: [...sentAt].sort().slice(-MAX_COUNTED_SENDS) };
+}
+function reservation(value: unknown): SendReservation | undefined {
+  if (!isRecord(value) || typeof value.idempotencyKey !== 'string' || typeof value.reservedAt !== 'string') return undefined;
+  return { idempotencyKey: value.idempotencyKey, from: text(value.from, ''), type: text(value.type, 'transactional') as MessageType, program: textOrNull(value.program), reservedAt: value.reservedAt };
 }
 function sendRefusal(value: unknown): SendRefusalRecord | undefined {
   if (!isRecord(value) || typeof value.idempotencyKey !== 'string') return undefined;

@@ -15,6 +15,8 @@ export const LEDGER_EVENTS = [
   'message_sent',
   'send_refused',
   'send_failed',
+  /** a send decided and possibly handed to the provider, whose outcome no attempt could confirm (OUTCOME_UNKNOWN) */
+  'send_outcome_unknown',
 ] as const;
 export type LedgerEvent = (typeof LEDGER_EVENTS)[number];
 

@@ -179,7 +179,7 @@ export const canSendRequestSchema = lazySchema(() =>
 export type CanSendRequest = z.infer<typeof canSendRequestSchema>;
 export type CanSendRequestInput = z.input<typeof canSendRequestSchema>;
 
-export const SEND_DECISION_CODES = ['ALLOWED', 'OPTED_OUT', 'NO_CONSENT', 'FREQUENCY_CAP'] as const;
+export const SEND_DECISION_CODES = ['ALLOWED', 'OPTED_OUT', 'NO_CONSENT', 'FREQUENCY_CAP', 'IN_FLIGHT_LIMIT'] as const;
 export type SendDecisionCode = (typeof SEND_DECISION_CODES)[number];
 
 export interface CanSendResult {
@@ -191,8 +191,25 @@ export interface CanSendResult {
 }
 
 /** Every way a send can be refused, as the send API reports it (OPTED_OUT is like Twilio's 21610). */
-export const SEND_REFUSAL_CODES = ['OPTED_OUT', 'NO_CONSENT', 'MISSING_DISCLOSURES', 'FREQUENCY_CAP', 'STATE_UNAVAILABLE'] as const;
+export const SEND_REFUSAL_CODES = ['OPTED_OUT', 'NO_CONSENT', 'MISSING_DISCLOSURES', 'FREQUENCY_CAP', 'IN_FLIGHT_LIMIT', 'STATE_UNAVAILABLE'] as const;
 export type SendRefusalCode = (typeof SEND_REFUSAL_CODES)[number];
+
+/**
+ * The send gate's decision for one send, taken and reserved by the actor in one step (the `reserveSend` update): an
+ * allowed send holds its frequency-cap slot until it is settled, so concurrent sends cannot all pass one cap.
+ */
+export const reserveSendRequestSchema = lazySchema(() =>
+  canSendRequestSchema.extend({
+    /** the send's idempotency key: reserving it again (a retried attempt) decides again, in its own place */
+    idempotencyKey: z.string().min(1).max(300),
+  }),
+);
+export type ReserveSendRequest = z.infer<typeof reserveSendRequestSchema>;
+export type ReserveSendRequestInput = z.input<typeof reserveSendRequestSchema>;
+
+/** A reserved send that will not go out after all (the provider refused it, or the gate stopped before it): its slot is freed. */
+export const releaseSendSchema = lazySchema(() => z.object({ idempotencyKey: z.string().min(1).max(300), reason: storableTextField({ max: 2000 }) }));
+export type ReleaseSend = z.infer<typeof releaseSendSchema>;
 
 /** Told to the contact after a send: first-message and frequency rules count these. */
 export const messageSentSchema = lazySchema(() =>

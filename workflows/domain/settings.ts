@@ -62,6 +62,13 @@ export const MAX_SENT_MESSAGES = 30;
 export const MAX_COUNTED_SENDS = 100;
 /** Programs whose sends are counted per contact; the one least recently sent is dropped first. */
 export const MAX_COUNTED_PROGRAMS = 50;
+/**
+ * Sends allowed and reserved by the actor but not yet settled (sent, refused or released) at once per contact: each
+ * holds its frequency-cap slot until settled. More in flight than this is refused, fail closed.
+ */
+export const MAX_SEND_RESERVATIONS = 100;
+/** A reservation nothing settled within this long is counted as sent from then on (fail closed on caps). */
+export const SEND_RESERVATION_LEASE_MS = 60 * 60 * 1000;
 /** Refused sends kept in state; every one is in the send workflow's history and the ledger too. */
 export const MAX_SEND_REFUSALS = 10;
 /** Distinct consents (type, business number, message types, program) kept; the same consent twice is one. */
