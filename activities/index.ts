@@ -3,7 +3,9 @@ import type { Client } from '@temporalio/client';
 import type { Pool } from 'pg';
 import type { AccountProfile } from '../workflows/domain/settings';
 import { createLedgerActivities } from './ledger';
-import { createOutboundSendActivities } from './outbound-send';
+import { createCampaignActivities } from './campaign';
+import { createOutboundSendActivities, createSendGate } from './outbound-send';
+import { Campaigns } from './postgres/campaigns';
 import { ConsentLedger } from './postgres/ledger';
 import { OptOutList } from './postgres/opt-out-list';
 import { OutboundMessages } from './postgres/outbound-messages';
@@ -25,10 +27,12 @@ export function createActivities({ pool, provider, profile, client }: ActivityDe
   const outbox = new OutboundMessages(pool);
   const ledger = new ConsentLedger(pool);
   const optOutList = new OptOutList(pool);
+  const gate = createSendGate({ client, outbox, programs: new Programs(pool), provider, profile, ledger, optOutList });
   return {
     ...createLedgerActivities({ ledger, optOutList }),
     ...createReplyActivities({ outbox, provider, profile, ledger }),
     ...createOutboundSendActivities({ client, outbox, programs: new Programs(pool), provider, profile, ledger, optOutList }),
     ...createSuppressionImportActivities({ client, imports: new SuppressionImports(pool), optOutList }),
+    ...createCampaignActivities({ gate, campaigns: new Campaigns(pool), outbox }),
   };
 }
