@@ -230,9 +230,9 @@ export class CampaignClient {
       }
       const { to, variables } = parsed.data;
       const earlier = firstLineOf.get(to);
-      if (earlier !== undefined) return { line, value: storedValue, status: 'invalid', reason: `${to} is a duplicate of line ${earlier}: it gets one message` };
+      if (earlier !== undefined) return { line, value: storedValue, phone: to, status: 'invalid', reason: `${to} is a duplicate of line ${earlier}: it gets one message` };
       const body = recipientBodyProblem(template, variables);
-      if ('reason' in body) return { line, value: storedValue, status: 'invalid', reason: body.reason };
+      if ('reason' in body) return { line, value: storedValue, phone: to, status: 'invalid', reason: body.reason };
       firstLineOf.set(to, line);
       // Round-robin: each business number sends an equal share, in line order.
       const fromNumber = fromNumbers[valid % fromNumbers.length]!;

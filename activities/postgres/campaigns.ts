@@ -24,7 +24,8 @@ export interface CampaignRecord extends CampaignDefinition {
 /** A recipient as submitted: valid (with its number, business number and text) or invalid (with why). */
 export type NewRecipient =
   | { line: number; value: string; phone: string; fromNumber: string; body: string; status: 'pending' }
-  | { line: number; value: string; status: 'invalid'; reason: string };
+  /** phone: the number, when it was one (a duplicate, a missing variable) */
+  | { line: number; value: string; phone?: string; status: 'invalid'; reason: string };
 
 /** A recipient to send to, as the batch activity reads it. */
 export interface PendingRecipient {
@@ -102,7 +103,7 @@ export class Campaigns {
             campaign.id,
             chunk.map((row) => row.line),
             chunk.map((row) => row.value),
-            chunk.map((row) => (row.status === 'pending' ? row.phone : null)),
+            chunk.map((row) => row.phone ?? null),
             chunk.map((row) => (row.status === 'pending' ? row.fromNumber : null)),
             chunk.map((row) => (row.status === 'pending' ? row.body : null)),
             chunk.map((row) => row.status),

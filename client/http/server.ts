@@ -15,7 +15,9 @@ import type { Pool } from 'pg';
 import { OutboundMessages } from '../../activities/postgres/outbound-messages';
 import { ConsentRefusedError, ContactStateUnavailableError, InvalidInputError, NotFoundError, type ConsentClient } from '../consent-client';
 import { RECEIVED_AT_MAX_AHEAD_MS, RECEIVED_AT_MAX_BEHIND_MS } from '../../workflows/domain/schemas';
+import { CampaignClient } from '../campaigns';
 import { requireApiKey } from './api-keys';
+import { campaignRoutes } from './campaign-routes';
 import { checkHealth } from './health';
 import { webhookRoutes, type WebhookSettings } from './webhooks/webhooks';
 
@@ -31,6 +33,10 @@ export interface ApiDependencies {
   apiKeys?: string[];
   /** the providers' webhook secrets; a provider without one gets no route */
   webhooks?: WebhookSettings;
+  /** the campaign routes' client; default one on the same client, task queue, pool and DEFAULT_COUNTRY */
+  campaigns?: CampaignClient;
+  /** DEFAULT_COUNTRY, for the default campaign client; default US */
+  defaultCountry?: string;
 }
 
 /** A webhook body is a few hundred bytes; 64 KiB leaves room for long texts and still stops abuse early. */
@@ -71,7 +77,7 @@ function multipartInputError(error: unknown): Error {
 const NO_REMOVAL_REASON =
   "an opt-out cannot be removed by an operator, an API call or a signal: only the contact's own START, texted from their phone, lifts it (consent-rules.md)";
 
-export function buildApiServer({ consent, client, pool, namespace, taskQueue, logger, apiKeys, webhooks }: ApiDependencies): FastifyInstance {
+export function buildApiServer({ consent, client, pool, namespace, taskQueue, logger, apiKeys, webhooks, campaigns, defaultCountry }: ApiDependencies): FastifyInstance {
   const app = Fastify({
     ...(logger ? { loggerInstance: logger } : { logger: false }),
     bodyLimit: MAX_REQUEST_BODY_BYTES,
@@ -279,6 +285,8 @@ export function buildApiServer({ consent, client, pool, namespace, taskQueue, lo
       return reply.status(202).send({ ...started, statusUrl: `/v1/opt-outs/imports/${started.importId}` });
     });
   });
+
+  app.register(campaignRoutes, { campaigns: campaigns ?? new CampaignClient({ client, taskQueue, pool, defaultCountry }), maxBytes: MAX_IMPORT_BYTES });
 
   app.get('/v1/opt-outs/imports/:importId', { schema: { params: schemas.importParams } }, async (request) =>
     consent.getSuppressionImport(request.params.importId),

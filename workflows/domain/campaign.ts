@@ -128,9 +128,28 @@ export function campaignSchemas({ phone, body, program }: CampaignSchemaParts) {
     .refine((record) => Object.keys(record).length <= MAX_VARIABLES, `must have at most ${MAX_VARIABLES} variables`);
   /** One row, checked on its own: a row that fails is recorded invalid with its line and reason, not a 400. */
   const recipient = z.object({ to: phone, variables: variables.default({}) }, { error: 'must be an object { to, variables? }' });
-  const fromNumbers = z
-    .union([phone.transform((number) => [number]), z.array(phone).min(1, 'must name at least one business number').max(MAX_FROM_NUMBERS, `must have at most ${MAX_FROM_NUMBERS} numbers`)])
-    .refine((numbers) => new Set(numbers).size === numbers.length, 'must not repeat a number');
+  /** One business number or a list: each is checked by the phone schema and named by its place when it is wrong. */
+  const checkNumbers = (value: string | string[], ctx: z.RefinementCtx): string[] => {
+    const list = Array.isArray(value) ? value : [value];
+    if (list.length === 0 || list.length > MAX_FROM_NUMBERS) {
+      ctx.addIssue({ code: 'custom', message: list.length === 0 ? 'must name at least one business number' : `must have at most ${MAX_FROM_NUMBERS} numbers` });
+      return z.NEVER;
+    }
+    const numbers: string[] = [];
+    list.forEach((item, index) => {
+      const parsed = phone.safeParse(item);
+      if (parsed.success) numbers.push(parsed.data);
+      else for (const issue of parsed.error.issues) ctx.addIssue({ code: 'custom', message: issue.message, path: Array.isArray(value) ? [index] : [] });
+    });
+    if (numbers.length < list.length) return z.NEVER;
+    if (new Set(numbers).size !== numbers.length) {
+      ctx.addIssue({ code: 'custom', message: 'must not repeat a number' });
+      return z.NEVER;
+    }
+    return numbers;
+  };
+  const numbersError = { error: (issue: { input?: unknown }) => (issue.input === undefined ? 'is required' : 'must be a business number or a list of them') };
+  const fromNumbers = z.union([z.string(), z.array(z.string())], numbersError).transform(checkNumbers);
   const rate = z.number({ error: 'must be a number of messages per second' }).positive('must be more than 0').max(MAX_RATE_PER_SECOND, `must be at most ${MAX_RATE_PER_SECOND}`);
   const fields = {
     /** one business number, or several: recipients are spread over them round-robin */
@@ -148,13 +167,20 @@ export function campaignSchemas({ phone, body, program }: CampaignSchemaParts) {
     campaignId: campaignIdSchema().optional(),
   };
   /** A campaign file's options, sent as multipart fields or CLI flags: every value a string (from: comma-separated). */
-  const fromText = z
-    .union([z.string(), z.array(z.string())])
-    .transform((value) => (Array.isArray(value) ? value : value.split(',')).map((number) => number.trim()).filter((number) => number !== ''))
-    .pipe(z.array(phone).min(1, 'must name at least one business number').max(MAX_FROM_NUMBERS, `must have at most ${MAX_FROM_NUMBERS} numbers`))
-    .refine((numbers) => new Set(numbers).size === numbers.length, 'must not repeat a number');
+  /** The same, as form fields or a CLI flag write it: repeated, or comma-separated. */
+  const fromText = z.union([z.string(), z.array(z.string())], numbersError).transform((value, ctx) => {
+    const list = (Array.isArray(value) ? value : [value]).flatMap((item) => item.split(',')).map((number) => number.trim()).filter((number) => number !== '');
+    return checkNumbers(list.length === 1 ? list[0]! : list, ctx);
+  });
   const flag = z.union([z.boolean(), z.enum(['true', 'false', '1', '0', 'yes', 'no'], { error: 'must be true or false' }).transform((value) => ['true', '1', 'yes'].includes(value))]);
-  const rateText = z.union([rate, z.string().trim().regex(/^\d+(\.\d+)?$/, 'must be a number of messages per second').transform(Number).pipe(rate)]);
+  const rateText = z
+    .union([z.number(), z.string()], { error: 'must be a number of messages per second' })
+    .transform((value, ctx) => {
+      if (typeof value === 'number' || /^\s*\d+(\.\d+)?\s*$/.test(value)) return Number(value);
+      ctx.addIssue({ code: 'custom', message: 'must be a number of messages per second' });
+      return z.NEVER;
+    })
+    .pipe(rate);
   return {
     recipient,
     /** POST /v1/campaigns (JSON) and CampaignClient.createCampaign; recipients are checked row by row */
