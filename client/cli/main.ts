@@ -17,6 +17,7 @@ import type { ServiceConfig } from '../config';
 import { InvalidInputError } from '../consent-client';
 import { OPT_OUT_CSV_COLUMNS } from '../http/server';
 import { edgeSchemas, type EdgeSchemas } from '../schemas';
+import { registerCampaignCommand } from './campaign';
 import { checkProcessConfig, loadCliConfig } from './configuration';
 import { describeFailure, EXIT } from './failures';
 import { checkInput, openOutput, readImportFile } from './input';
@@ -192,6 +193,8 @@ export function buildProgram(): Command {
         if (answer.status === 'unknown') process.exitCode = EXIT.unknown;
       });
     });
+
+  registerCampaignCommand(program);
 
   const processes = [
     ['worker', 'run a worker (TEMPORAL_ADDRESS, DATABASE_URL); run more for more throughput', 'worker/main.ts', 'worker'],
