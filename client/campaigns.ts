@@ -226,7 +226,9 @@ export class CampaignClient {
       const storedValue = storableText(value.slice(0, 200));
       const parsed = this.schemas.recipient.safeParse(recipient);
       if (!parsed.success) {
-        return { line, value: storedValue, status: 'invalid', reason: describeIssues(parsed.error).map(({ field, message }) => `${field}: ${message}`).join('; ') };
+        // The reason may quote the value: what no store can hold becomes U+FFFD there too.
+        const reason = describeIssues(parsed.error).map(({ field, message }) => `${field}: ${message}`).join('; ');
+        return { line, value: storedValue, status: 'invalid', reason: storableText(reason.slice(0, 1000)) };
       }
       const { to, variables } = parsed.data;
       const earlier = firstLineOf.get(to);

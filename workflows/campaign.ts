@@ -31,6 +31,8 @@ export interface CampaignWorkflowInput {
   ratePerSecond: number | null;
   /** carried across continue-as-new */
   carried?: CarriedCampaignState;
+  /** rounds of batches per run before continuing as new (default MAX_ROUNDS_PER_RUN; tests lower it) */
+  roundsPerRun?: number;
 }
 
 /** Everything a run hands the next: a plain object (no Map or Set), so it passes through continue-as-new untouched. */
@@ -220,7 +222,7 @@ export async function campaignWorkflow(input: CampaignWorkflowInput): Promise<Ca
     show();
 
     rounds += 1;
-    if (!state.pauseRequested && !state.cancelRequested && (workflowInfo().continueAsNewSuggested || rounds >= MAX_ROUNDS_PER_RUN)) {
+    if (!state.pauseRequested && !state.cancelRequested && (workflowInfo().continueAsNewSuggested || rounds >= (input.roundsPerRun ?? MAX_ROUNDS_PER_RUN))) {
       await condition(allHandlersFinished);
       if (!state.pauseRequested && !state.cancelRequested) {
         await continueAsNew<typeof campaignWorkflow>({ ...input, carried: state });

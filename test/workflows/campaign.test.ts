@@ -1,8 +1,10 @@
 import type { ChildProcess } from 'node:child_process';
+import type { WorkflowHandle } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CampaignClient } from '../../client/campaigns';
 import { campaignWorkflowId } from '../../workflows/domain/campaign';
-import { campaignProgressQuery } from '../../workflows/campaign';
+import { Campaigns } from '../../activities/postgres/campaigns';
+import { campaignProgressQuery, campaignWorkflow } from '../../workflows/campaign';
 import { WEB_FORM_EVIDENCE } from '../support/consent-fixtures';
 import { inboundText, startHarness, uniquePhone, waitFor, type Harness } from '../support/harness';
 import { killWorkerProcess, spawnWorkerProcess } from '../support/spawn-worker';
@@ -209,6 +211,42 @@ describe('while it runs', () => {
     expect(final.counts).toMatchObject({ sent: 3 });
     for (const message of await providerMessages(campaignId)) expect(message.created_at.getTime()).toBeGreaterThanOrEqual(Date.parse(startAt) - 50);
   });
+});
+
+describe('a long campaign', () => {
+  it('continues as new with its cursor and counts: every recipient decided once, across runs', async () => {
+    const phones = distinctPhones(700);
+    const campaignId = `long-${Date.now()}`;
+    // Stored as the client library stores it, then started with one round (300 recipients) per run.
+    await new Campaigns(harness.pool).create(
+      { id: campaignId, fromNumbers: [uniquePhone()], type: 'transactional', body: 'Your order shipped.', program: null, appendDisclosures: true, ratePerSecond: null, startAt: null, fileName: null },
+      'running',
+      phones.map((phone, index) => ({ line: index + 1, value: phone, phone, fromNumber: '+14155550100', body: 'Your order shipped.', status: 'pending' as const })),
+    );
+    const handle = await harness.client.workflow.start(campaignWorkflow, {
+      workflowId: campaignWorkflowId(campaignId),
+      taskQueue: harness.taskQueue,
+      args: [{ campaignId, startAt: null, ratePerSecond: null, roundsPerRun: 1 }],
+    });
+    const final = await handle.result();
+    // None of them consented: each is refused once, whatever run decided it.
+    expect(final).toMatchObject({ status: 'completed', counts: { total: 700, refused: 700, pending: 0, refusedByCode: { NO_CONSENT: 700 } } });
+    // Follow the chain of runs: 300 recipients a run, so at least three continued as new.
+    const statuses: string[] = [];
+    for (let runId: string | undefined = handle.firstExecutionRunId; runId; ) {
+      const run: WorkflowHandle = harness.client.workflow.getHandle(campaignWorkflowId(campaignId), runId);
+      statuses.push((await run.describe()).status.name);
+      const history: Awaited<ReturnType<WorkflowHandle['fetchHistory']>> = await run.fetchHistory();
+      runId = history.events?.at(-1)?.workflowExecutionContinuedAsNewEventAttributes?.newExecutionRunId ?? undefined;
+    }
+    expect(statuses.slice(0, 3)).toEqual(['CONTINUED_AS_NEW', 'CONTINUED_AS_NEW', 'CONTINUED_AS_NEW']);
+    expect(statuses.at(-1)).toBe('COMPLETED');
+    const { rows } = await harness.pool.query(
+      `SELECT count(*)::int AS entries, count(DISTINCT contact)::int AS contacts FROM consent_ledger WHERE contact = ANY($1) AND event = 'send_refused'`,
+      [phones],
+    );
+    expect(rows[0]).toEqual({ entries: 700, contacts: 700 });
+  }, 180_000);
 });
 
 describe('a worker killed mid-campaign', () => {
