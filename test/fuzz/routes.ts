@@ -5,6 +5,7 @@
  */
 import fc from 'fast-check';
 import { edgeSchemas } from '../../client/schemas';
+import { campaignSchemas } from '../../workflows/domain/campaign';
 import { FreshId, FreshPhone, Previous } from './placeholders';
 import { JSON_BREAKAGES, PathValue, type Auth, type Body, type MultipartPart, type Scenario, type Step, type TelnyxSigning, type TwilioSigning } from './requests';
 import {
@@ -27,6 +28,8 @@ import {
 import { describeSchema, type Field, type Spec } from './zod-spec';
 
 const schemas = edgeSchemas('US');
+// Built from the same phone schema instance, so the spec reader knows its phone fields (as client/campaigns.ts builds them).
+const campaigns = campaignSchemas({ phone: schemas.phone, body: schemas.sendMessage.shape.body, program: schemas.sendMessage.shape.program });
 const describe = (schema: Parameters<typeof describeSchema>[0]) => describeSchema(schema, { phone: schemas.phone });
 type ObjectSpec = Extract<Spec, { kind: 'object' }>;
 
@@ -42,6 +45,11 @@ export const SPECS = {
   suppressionImport: describe(schemas.suppressionImport) as ObjectSpec,
   importParams: describe(schemas.importParams) as ObjectSpec,
   program: describe(schemas.program) as ObjectSpec,
+  createCampaign: describe(campaigns.createCampaign) as ObjectSpec,
+  campaignRecipient: describe(campaigns.recipient) as ObjectSpec,
+  campaignCsvOptions: describe(campaigns.campaignCsvOptions) as ObjectSpec,
+  campaignParams: describe(campaigns.campaignParams) as ObjectSpec,
+  recipientsPage: describe(campaigns.recipientsPage) as ObjectSpec,
 };
 
 const field = (spec: ObjectSpec, name: string): Field => {
@@ -354,6 +362,114 @@ const multipartImport: fc.Arbitrary<Scenario> = fc
     };
   });
 
+// ---- campaigns -----------------------------------------------------------------------------------------------------
+
+/** A recipient: mostly a fresh number with the template's variable, some with it missing or the number broken. */
+const campaignRecipient: fc.Arbitrary<unknown> = fc.oneof(
+  { arbitrary: fc.tuple(freshUsPhone, fc.constantFrom('Ann', 'Bob', 'Zoë', '')).map(([to, name]) => ({ to, variables: { name } })), weight: 8 },
+  { arbitrary: freshUsPhone.map((to) => ({ to })), weight: 1 },
+  { arbitrary: validOrMutated(objectArb(SPECS.campaignRecipient, { to: freshUsPhone, variables: fc.constant({ name: 'Ann' }) }), SPECS.campaignRecipient, 10).map(({ value }) => value), weight: 2 },
+  { arbitrary: fc.constantFrom<unknown>(null, 'not an object', 7, [], { to: '+1' }, { variables: { name: 'x' } }), weight: 1 },
+);
+const campaignFrom = fc.oneof(
+  { arbitrary: freshUsPhone, weight: 4 },
+  { arbitrary: fc.array(freshUsPhone, { minLength: 1, maxLength: 3 }), weight: 2 },
+  { arbitrary: fc.constantFrom<unknown>([], '12345', ['+14155550100', '+14155550100'], 'a'.repeat(40)), weight: 1 },
+);
+const CAMPAIGN_OVERRIDES: Overrides = {
+  from: campaignFrom,
+  body: fc.constantFrom('Hello {{name}}, our spring sale starts today.', 'Your order shipped.', 'Hi {{ name }}: {{missing}}', '{{name}}'),
+  recipients: fc.array(campaignRecipient, { minLength: 0, maxLength: 4 }),
+  program: programOverride,
+  // Mostly at once; sometimes a start in the past (at once too) or a few seconds ahead (a durable timer).
+  startAt: maybeMissing(fc.constantFrom(-60_000, 3_000).map((offset) => new Date(Date.now() + offset).toISOString()), 1, 4),
+  campaignId: maybeMissing(fc.constant(null).map(() => new FreshId('cmp-')), 1, 1),
+  ratePerSecond: maybeMissing(fc.constantFrom(1, 10, 0.5, 1000), 1, 2),
+};
+
+const createCampaign: fc.Arbitrary<Scenario> = fc
+  .tuple(validOrMutated(objectArb(SPECS.createCampaign, CAMPAIGN_OVERRIDES), SPECS.createCampaign, 6), anyAuth)
+  .map(([body, auth]) => ({ kind: 'campaign', steps: [jsonStep('POST /v1/campaigns', ['/v1/campaigns'], body, auth)] }));
+
+const CAMPAIGN_MULTIPART_BREAKAGES = ['none', 'none', 'none', 'no-file', 'no-number-column', 'no-boundary', 'truncated', 'repeated-from', 'bad-rate', 'empty-file'] as const;
+
+const campaignMultipart: fc.Arbitrary<Scenario> = fc
+  .tuple(fc.constantFrom(...CAMPAIGN_MULTIPART_BREAKAGES), fc.array(fc.constantFrom('e164', 'intl-spaced', 'national'), { minLength: 1, maxLength: 4 }), fc.boolean(), anyAuth)
+  .map(([breakage, formats, givesId, auth]) => {
+    const boundary = '----fuzzCampaignBoundary3xQ9';
+    const header = breakage === 'no-number-column' ? 'mobile,name' : 'to,name';
+    const csv = `${header}\n${formats.map((format, index) => `{{phone:US:${format}}},${index % 3 === 2 ? '' : 'Ann'}`).join('\n')}\nnot-a-number,Zed\n`;
+    const field = (name: string, value: string): MultipartPart => ({ headers: [`Content-Disposition: form-data; name="${name}"`], content: value });
+    const file = (content: string): MultipartPart => ({ headers: ['Content-Disposition: form-data; name="file"; filename="campaign.csv"', 'Content-Type: text/csv'], content });
+    const options = [field('from', '{{phone:US:e164}}'), field('type', 'transactional'), field('body', 'Hello {{name}}, your order shipped.'), ...(givesId ? [field('campaignId', '{{id:cmp-mp-}}')] : [])];
+    let parts: MultipartPart[] = [...options, file(csv)];
+    let declaredBoundary: string | null = boundary;
+    let truncateTo: number | undefined;
+    if (breakage === 'no-file') parts = options;
+    if (breakage === 'no-boundary') declaredBoundary = null;
+    if (breakage === 'truncated') truncateTo = 200;
+    if (breakage === 'repeated-from') parts = [field('from', '{{phone:US:e164}}'), ...parts];
+    if (breakage === 'bad-rate') parts = [field('ratePerSecond', 'fast'), ...parts];
+    if (breakage === 'empty-file') parts = [...options, file('')];
+    return {
+      kind: 'campaign-multipart',
+      steps: [{ route: 'POST /v1/campaigns (multipart)', method: 'POST', path: ['/v1/campaigns'], auth, body: { kind: 'multipart', parts, boundary, declaredBoundary, closing: true, truncateTo }, notes: [`multipart ${breakage}`, `${formats.length} numbers`] }],
+    };
+  });
+
+/** An id in a campaign path: one never submitted, or a boundary value of the id's schema. */
+const campaignPathId = fc.oneof(
+  { arbitrary: fc.constant(null).map(() => ({ piece: new FreshId('never-') as unknown, note: 'unknown campaign id' })), weight: 3 },
+  { arbitrary: boundaryValue(field(SPECS.campaignParams, 'campaignId').spec, 'campaignId').map((value) => ({ piece: new PathValue(value === MISSING ? '' : String(value)) as unknown, note: `campaignId = ${describeValue(value)}` })), weight: 2 },
+);
+
+const campaignReads: fc.Arbitrary<Scenario> = fc
+  .tuple(campaignPathId, fc.constantFrom('', '/recipients'), validOrMutated(objectArb(SPECS.recipientsPage, { cursor: maybeMissing(fc.constantFrom('1', '999999999', 'abc')) }), SPECS.recipientsPage, 6), anyAuth)
+  .map(([id, tail, query, auth]) => ({
+    kind: 'campaign-read',
+    steps: [
+      {
+        route: `GET /v1/campaigns/:campaignId${tail}${tail && query.value.format === 'csv' ? ' (csv)' : ''}`,
+        method: 'GET',
+        path: ['/v1/campaigns/', id.piece, tail],
+        query: tail ? queryFrom(query.value) : [],
+        auth,
+        notes: [id.note, ...(tail ? query.notes : [])],
+      },
+    ],
+  }));
+
+const campaignControl: fc.Arbitrary<Scenario> = fc.tuple(campaignPathId, fc.constantFrom('pause', 'resume', 'cancel'), anyAuth).map(([id, action, auth]) => ({
+  kind: 'campaign-control',
+  steps: [{ route: `POST /v1/campaigns/:campaignId/${action}`, method: 'POST', path: ['/v1/campaigns/', id.piece, `/${action}`], auth, notes: [id.note] }],
+}));
+
+/** One campaign through every route: created, read, its recipients paged and exported, paused, resumed, cancelled. */
+const campaignLifecycle: fc.Arbitrary<Scenario> = fc.tuple(fc.array(freshUsPhone, { minLength: 1, maxLength: 3 }), freshUsPhone, fc.boolean()).map(([recipients, business, scheduled]) => {
+  const id = new FreshId('cmp-chain-');
+  const step = (route: string, method: string, tail: string, query: [string, unknown][] = []): Step => ({ route, method, path: ['/v1/campaigns/', id, tail], query, auth: 'key', notes: [`chain: ${route}`] });
+  const body = {
+    campaignId: id,
+    from: business,
+    type: 'transactional',
+    body: 'Hello {{name}}, your order shipped.',
+    recipients: recipients.map((to) => ({ to, variables: { name: 'Ann' } })),
+    ...(scheduled ? { startAt: new Date(Date.now() + 600_000).toISOString() } : {}),
+  };
+  return {
+    kind: 'chain-campaign',
+    steps: [
+      jsonStep('POST /v1/campaigns', ['/v1/campaigns'], { value: body, notes: [`chain: campaign${scheduled ? ' scheduled' : ''}`] }, 'key'),
+      step('GET /v1/campaigns/:campaignId', 'GET', ''),
+      step('GET /v1/campaigns/:campaignId/recipients', 'GET', '/recipients', [['limit', 1]]),
+      step('GET /v1/campaigns/:campaignId/recipients (csv)', 'GET', '/recipients', [['format', 'csv']]),
+      step('POST /v1/campaigns/:campaignId/pause', 'POST', '/pause'),
+      step('POST /v1/campaigns/:campaignId/resume', 'POST', '/resume'),
+      step('POST /v1/campaigns/:campaignId/cancel', 'POST', '/cancel'),
+    ],
+  };
+});
+
 // ---- webhooks ------------------------------------------------------------------------------------------------------
 
 const twilioSigning: fc.Arbitrary<TwilioSigning> = fc.oneof(
@@ -523,6 +639,7 @@ const JSON_ROUTES: { route: string; path: string; value: fc.Arbitrary<Record<str
   { route: 'POST /v1/consents', path: '/v1/consents', value: consentValue },
   { route: 'POST /v1/programs', path: '/v1/programs', value: programValue },
   { route: 'POST /v1/opt-outs', path: '/v1/opt-outs', value: objectArb(SPECS.addOptOut) },
+  { route: 'POST /v1/campaigns', path: '/v1/campaigns', value: objectArb(SPECS.createCampaign, CAMPAIGN_OVERRIDES) },
 ];
 
 const WRONG_CONTENT_TYPES = ['', 'text/plain', 'application/x-www-form-urlencoded', 'application/json; charset=latin1', 'application/json; charset=utf-16', 'APPLICATION/JSON', 'application/jsonx', 'application/merge-patch+json', 'multipart/form-data; boundary=x', 'text/csv', 'application/json, text/plain', ';;;'];
@@ -682,4 +799,9 @@ export const scenarioArb: fc.Arbitrary<Scenario> = fc.oneof(
   { arbitrary: conversation, weight: 1 },
   { arbitrary: importThenStatus, weight: 1 },
   { arbitrary: stopThenReads, weight: 1 },
+  { arbitrary: createCampaign, weight: 3 },
+  { arbitrary: campaignMultipart, weight: 1 },
+  { arbitrary: campaignReads, weight: 2 },
+  { arbitrary: campaignControl, weight: 1 },
+  { arbitrary: campaignLifecycle, weight: 1 },
 );
