@@ -77,6 +77,9 @@ export interface CampaignReport extends Omit<CampaignRecord, 'id'> {
   counts: CampaignCounts;
 }
 
+/** Columns of a campaign's recipients export (HTTP and CLI), in order. */
+export const CAMPAIGN_RECIPIENT_CSV_COLUMNS = ['line', 'to', 'from', 'status', 'code', 'reason', 'outboundMessageId', 'providerMessageId', 'decidedAt', 'value'] as const;
+
 /** How many invalid rows an answer lists (all of them are in the recipients listing, `status=invalid`). */
 const INVALID_ROWS_SHOWN = 100;
 /** How many an error for a campaign with no valid row quotes. */

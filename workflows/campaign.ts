@@ -68,7 +68,8 @@ const { planCampaignBatches, countCampaign, recordCampaignStatus, haltCampaignSe
 // A killed worker is noticed by the missing heartbeat within seconds, and the batch resumes elsewhere; a pause or
 // cancellation waits until the batch has stopped, so nothing is sent after the update answers.
 const BATCH_ACTIVITY: ActivityOptions = {
-  startToCloseTimeout: '1h',
+  // A slow rate can make a batch take hours; a dead worker is found by the heartbeat, not by this.
+  startToCloseTimeout: '24h',
   heartbeatTimeout: '15s',
   cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
   retry: { maximumInterval: '30s', nonRetryableErrorTypes: ['UnknownCampaign'] },
@@ -113,7 +114,8 @@ export async function campaignWorkflow(input: CampaignWorkflowInput): Promise<Ca
     pauseCampaignUpdate,
     async () => {
       state.pauseRequested = true;
-      await condition(() => state.status === 'paused' || isFinal());
+      // Answered once paused, or ended, or a resume overtook it (then it answers as running).
+      await condition(() => state.status === 'paused' || isFinal() || !state.pauseRequested);
       return view();
     },
     { validator: refuseWhenFinal('paused') },

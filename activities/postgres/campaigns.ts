@@ -191,6 +191,7 @@ export class Campaigns {
    * `cancelled`; the ones it did see are returned, for their recorded outcome or the gate's last word.
    */
   async cancelUnclaimed(id: string): Promise<PendingRecipient[]> {
+    // The outbox key is campaignSendKey's: campaign:<id>:<line>.
     await this.pool.query(
       `UPDATE campaign_recipients AS r SET status = 'cancelled', reason = 'the campaign was cancelled before this recipient was sent to', decided_at = now()
        WHERE r.campaign_id = $1 AND r.status = 'pending'

@@ -7,7 +7,7 @@ import multipart from '@fastify/multipart';
 import { stringify } from 'csv-stringify';
 import type { FastifyPluginAsync } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
-import type { CampaignClient } from '../campaigns';
+import { CAMPAIGN_RECIPIENT_CSV_COLUMNS, type CampaignClient } from '../campaigns';
 import { InvalidInputError } from '../consent-client';
 
 export interface CampaignRouteOptions {
@@ -15,9 +15,6 @@ export interface CampaignRouteOptions {
   /** the largest campaign request (JSON list or CSV file) */
   maxBytes: number;
 }
-
-/** Columns of a campaign's recipients export, in order. */
-export const CAMPAIGN_RECIPIENT_CSV_COLUMNS = ['line', 'to', 'from', 'status', 'code', 'reason', 'outboundMessageId', 'providerMessageId', 'decidedAt', 'value'] as const;
 
 /** A multipart body the parser could not read (no boundary, cut short, bad part headers) is the client's to fix. */
 function multipartInputError(error: unknown): Error {

@@ -122,6 +122,24 @@ describe('outcomes', () => {
     expect(phones.map((phone) => fromOf.get(phone))).toEqual([first, second, first, second, first, second]);
   });
 
+  it('ratePerSecond paces each business number on its own: 2/s per number, 4 sends each over at least 1.5 s', async () => {
+    const phones = distinctPhones(8);
+    const [first, second] = distinctPhones(2);
+    await consentToPromotions(phones);
+    const started = Date.now();
+    const { campaignId } = await campaigns.createCampaign({ from: [first!, second!], type: 'transactional', body: 'Your order shipped.', appendDisclosures: true, ratePerSecond: 2, recipients: phones.map((to) => ({ to })) });
+    await campaigns.waitForCampaign(campaignId);
+    const sent = await providerMessages(campaignId);
+    expect(sent).toHaveLength(8);
+    for (const from of [first, second]) {
+      const times = sent.filter((message) => message.from_number === from).map((message) => message.created_at.getTime());
+      expect(times).toHaveLength(4);
+      // Slots are 1/rate apart when each send begins; the gate's own latency moves each provider call a little.
+      expect(times.at(-1)! - times[0]!).toBeGreaterThanOrEqual(1200);
+    }
+    expect(Date.now() - started).toBeGreaterThanOrEqual(1500);
+  });
+
   it('the same campaignId twice is one campaign: one message per recipient', async () => {
     const phones = distinctPhones(3);
     await consentToPromotions(phones);
