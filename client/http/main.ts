@@ -42,6 +42,8 @@ export async function startApi(config: ServiceConfig, { temporal, databaseUrl }:
     logger,
     apiKeys: access.apiKeys,
     webhooks: access.webhooks,
+    // Campaign recipients in national format are read with the account's country, as every other edge reads them.
+    defaultCountry: env.DEFAULT_COUNTRY,
   });
   const url = await app.listen({ port: env.PORT, host: access.host });
   logger.info({ url, temporal: describeTemporalConnection(temporal), namespace: env.TEMPORAL_NAMESPACE }, `API listening on ${url}`);
