@@ -5,7 +5,12 @@ import { defineConfig } from 'vitest/config';
  * files they starved them (CI run of stop 17: seven opt-out list tests timed out waiting for their own worker), and
  * were starved in turn. They run last, one at a time, alone.
  */
-const LOAD_TESTS = ['test/client/generated-requests.test.ts', 'test/fuzz/api-fuzz.test.ts', 'test/workflows/bounded-state.test.ts'];
+const LOAD_TESTS = [
+  'test/client/generated-requests.test.ts',
+  'test/fuzz/api-fuzz.test.ts',
+  'test/workflows/bounded-state.test.ts',
+  'test/workflows/stop-send-races.test.ts',
+];
 
 /** What every project shares; the global setup stays at the root, so one dev server and one database serve all. */
 const common = {

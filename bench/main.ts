@@ -16,6 +16,7 @@ import { startBenchEnvironment, WORKER_HEAP_MIB, WORKER_POOL_SIZE } from './envi
 import { PhoneNumbers } from './phones';
 import { renderTable, writeRecord, type RunRecord } from './report';
 import type { Scenario, ScenarioResult } from './scenario';
+import { campaign } from './scenarios/campaign';
 import { longLivedContact } from './scenarios/long-lived-contact';
 import { optOutPropagation } from './scenarios/opt-out-propagation';
 import { sendCheck } from './scenarios/send-check';
@@ -23,7 +24,7 @@ import { sendPipeline } from './scenarios/send-pipeline';
 import { stopBurst } from './scenarios/stop-burst';
 import { suppressionImport } from './scenarios/suppression-import';
 
-const SCENARIOS: Scenario[] = [stopBurst, sendCheck, optOutPropagation, sendPipeline, suppressionImport, longLivedContact];
+const SCENARIOS: Scenario[] = [stopBurst, sendCheck, optOutPropagation, sendPipeline, campaign, suppressionImport, longLivedContact];
 
 interface Arguments {
   quick: boolean;

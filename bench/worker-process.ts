@@ -9,6 +9,7 @@ import { createPool } from '../activities/postgres/pool';
 import { createSandboxProvider } from '../activities/providers/sandbox';
 import { createConsentWorker, type ConsentWorkerTuning } from '../worker/consent-worker';
 import { DEFAULT_ACCOUNT_PROFILE } from '../workflows/domain/settings';
+import { noopSignalCountQuery, type NoopActivities } from './workflows';
 
 export interface BenchWorkerConfig {
   /** consent: the production workflows and activities; noop: the baselines' no-op workflow, nothing else */
@@ -51,11 +52,22 @@ async function main(): Promise<void> {
       tuning: config.tuning,
     });
   } else {
+    // The baselines' activities: nothing, or one query to a no-op workflow (bench/workflows/index.ts).
+    const clientConnection = await Connection.connect({ address: config.temporalAddress });
+    closers.push(() => clientConnection.close());
+    const client = new Client({ connection: clientConnection, namespace: config.namespace });
+    const activities: NoopActivities = {
+      async noopActivity() {},
+      async noopQueryActivity(workflowId) {
+        return client.workflow.getHandle(workflowId).query(noopSignalCountQuery);
+      },
+    };
     worker = await Worker.create({
       connection,
       namespace: config.namespace,
       taskQueue: config.taskQueue,
       workflowBundle: { codePath: config.bundlePath },
+      activities,
       ...config.tuning,
     });
   }
