@@ -19,10 +19,12 @@ import type { Pool } from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ProviderRejectedError, type SmsProvider } from '../../activities/providers/provider';
 import { createSandboxProvider } from '../../activities/providers/sandbox';
+import { CampaignClient } from '../../client/campaigns';
 import { ConsentClient } from '../../client/consent-client';
 import { contactWorkflow, type ContactWorkflowSettings } from '../../workflows/contact';
 import { contactStartOptions, contactWorkflowId } from '../../workflows/contact-start';
 import type { ContactState } from '../../workflows/domain/contact-state';
+import { campaignWorkflowId } from '../../workflows/domain/campaign';
 import { DEFAULT_KEYWORD_SETTINGS } from '../../workflows/domain/keywords';
 import { suppressionImportWorkflowId } from '../../workflows/domain/suppression-import';
 import {
@@ -86,6 +88,10 @@ const CONTINUE_AS_NEW_AFTER_EVENTS = 30;
 /** Numbers the provider refuses: as Twilio does with 21610 (opted out at the carrier) and 21211 (not a valid number). */
 const carrierOptedOut = new Set<string>();
 const providerRefuses = new Set<string>();
+/** Numbers whose next message the provider takes and then loses the answer to (a reset connection). */
+const answerLost = new Set<string>();
+/** Numbers the provider cannot be asked about (its Messages list answers 503). */
+const lookupFails = new Set<string>();
 function capturingProvider(pool: Pool): SmsProvider {
   const sandbox = createSandboxProvider(pool);
   return {
@@ -97,9 +103,14 @@ function capturingProvider(pool: Pool): SmsProvider {
       if (providerRefuses.has(message.to)) {
         throw new ProviderRejectedError(`The 'To' number ${message.to} is not a valid phone number`, sandbox.name, '21211', false, false);
       }
-      return sandbox.send(message);
+      const sent = await sandbox.send(message);
+      if (answerLost.has(message.to)) throw new ProviderRejectedError('connection reset after the request was sent', sandbox.name, 'network', false, true);
+      return sent;
     },
-    findSent: (message, since) => sandbox.findSent(message, since),
+    async findSent(message, since) {
+      if (lookupFails.has(message.to)) throw new ProviderRejectedError('the Messages list answered 503', sandbox.name, 'http-503', false, true);
+      return sandbox.findSent(message, since);
+    },
   };
 }
 
@@ -510,13 +521,70 @@ describe('sends', () => {
   });
 
   scenario('send-provider-failed', async () => {
-    // A refusal retrying cannot fix: the send fails, and the contact is not told (nothing was sent or refused).
+    // A refusal retrying cannot fix: the send fails, and (since v4) the contact's reservation is released.
     const [contact, business] = [await consentedContact(['transactional']), uniquePhone()];
     providerRefuses.add(contact);
     const failed = await harness.consent.sendMessage({ to: contact, from: business, body: COMPLIANT_FIRST, type: 'transactional' });
     expect(failed).toMatchObject({ status: 'failed' });
     await exportWorkflow('send-provider-failed', 'send', failed.workflowId);
+    await settled(contact, 'reservation released', (s) => s.reservations.length === 0);
+    await exportWorkflow('send-provider-failed', 'contact', contactWorkflowId(contact));
   });
+
+  scenario('send-cap-reserved', async () => {
+    // Six sends at once under a cap of two: the actor reserves two (reserveSend updates) and refuses four.
+    const program = `replay-cap-${randomUUID().slice(0, 8)}`;
+    await harness.consent.upsertProgram({ id: program, businessName: 'Acme Dental', description: 'dental tips', frequency: 'up to 2 msgs/month' });
+    const contact = uniquePhone();
+    await harness.consent.recordConsent({ phone: contact, type: 'express_written', source: WEB_FORM_EVIDENCE, messageTypes: ['promotional'], program });
+    await settled(contact, 'consent stored', (s) => s.counts.consentsRecorded === 1);
+    const business = uniquePhone();
+    const answers = await Promise.all(
+      Array.from({ length: 6 }, (_, i) =>
+        harness.consent.sendMessage({ to: contact, from: business, body: `Tip ${i}: floss daily.`, type: 'promotional', program, appendDisclosures: true }),
+      ),
+    );
+    expect(answers.map((a) => (a.status === 'refused' ? a.code : a.status)).sort()).toEqual(['FREQUENCY_CAP', 'FREQUENCY_CAP', 'FREQUENCY_CAP', 'FREQUENCY_CAP', 'sent', 'sent']);
+    await settled(contact, 'all six settled', (s) => s.reservations.length === 0 && s.counts.messagesSent === 2 && s.counts.sendsRefused === 4);
+    await exportWorkflow('send-cap-reserved', 'contact', contactWorkflowId(contact));
+    await exportWorkflow('send-cap-reserved', 'send-sent', answers.find((a) => a.status === 'sent')!.workflowId);
+    await exportWorkflow('send-cap-reserved', 'send-refused', answers.find((a) => a.status === 'refused')!.workflowId);
+  });
+
+  scenario('send-lost-answer', async () => {
+    // The provider takes the message and the answer is lost: the retry finds it at the provider and sends nothing more.
+    const [contact, business] = [await consentedContact(['transactional']), uniquePhone()];
+    answerLost.add(contact);
+    const idempotencyKey = `replay-lost-${randomUUID()}`;
+    const handle = await harness.client.workflow.start(sendMessageWorkflow, {
+      workflowId: `send:${idempotencyKey}`,
+      taskQueue: harness.taskQueue,
+      args: [{ idempotencyKey, to: contact, from: business, body: COMPLIANT_FIRST, type: 'transactional', program: null, appendDisclosures: false }],
+    });
+    await waitFor(() => harness.pool.query(`SELECT 1 FROM sandbox_messages WHERE to_number = $1`, [contact]), (r) => r.rowCount === 1, { what: 'the provider to take it' });
+    answerLost.delete(contact);
+    expect(await handle.result()).toMatchObject({ status: 'sent' });
+    await settled(contact, 'told of the send', (s) => s.counts.messagesSent === 1);
+    await exportWorkflow('send-lost-answer', 'send', handle.workflowId);
+    await exportWorkflow('send-lost-answer', 'contact', contactWorkflowId(contact));
+  });
+
+  scenario('send-outcome-unknown', async () => {
+    // Taken, the answer lost, and the provider cannot be asked: after 30 s the gate's last word is OUTCOME_UNKNOWN.
+    const [contact, business] = [await consentedContact(['transactional']), uniquePhone()];
+    answerLost.add(contact);
+    lookupFails.add(contact);
+    const idempotencyKey = `replay-unknown-${randomUUID()}`;
+    const handle = await harness.client.workflow.start(sendMessageWorkflow, {
+      workflowId: `send:${idempotencyKey}`,
+      taskQueue: harness.taskQueue,
+      args: [{ idempotencyKey, to: contact, from: business, body: COMPLIANT_FIRST, type: 'transactional', program: null, appendDisclosures: false }],
+    });
+    expect(await handle.result()).toMatchObject({ status: 'unknown', code: 'OUTCOME_UNKNOWN' });
+    await settled(contact, 'counted as sent', (s) => s.counts.messagesSent === 1 && s.reservations.length === 0);
+    await exportWorkflow('send-outcome-unknown', 'send', handle.workflowId);
+    await exportWorkflow('send-outcome-unknown', 'contact', contactWorkflowId(contact));
+  }, 120_000);
 
   scenario('send-no-actor', async () => {
     // A contact who never texted and holds no consent has no actor to tell: the signal fails, the refusal stands.
@@ -540,6 +608,78 @@ describe('sends', () => {
     await exportWorkflow('send-state-unavailable', 'send', handle.workflowId);
     await harness.client.workflow.getHandle(contactWorkflowId(contact)).terminate('replay capture: stranded on a queue with no worker');
   }, 120_000);
+});
+
+// --- campaigns -------------------------------------------------------------------------------------------------------
+
+describe('campaigns', () => {
+  let campaigns: CampaignClient;
+  beforeAll(() => {
+    campaigns = new CampaignClient({ client: harness.client, taskQueue: harness.taskQueue, pool: harness.pool });
+  });
+
+  scenario('campaign-mixed', async () => {
+    // Consented (sent), opted out (refused by its actor), never heard of (refused from the list), an invalid row.
+    const [consented, stopped, unknown, business] = Array.from({ length: 4 }, () => uniquePhone()) as [string, string, string, string];
+    await harness.consent.recordConsent({ phone: consented, type: 'express_written', source: WEB_FORM_EVIDENCE, messageTypes: ['promotional'] });
+    await settled(consented, 'consent stored', (s) => s.counts.consentsRecorded === 1);
+    await textInOrder(stopped, business, ['STOP']);
+    const { campaignId } = await campaigns.createCampaign({
+      from: business,
+      type: 'promotional',
+      body: 'Hello {{name}}, spring cleaning offers this week.',
+      appendDisclosures: true,
+      recipients: [consented, stopped, unknown, 'not a number'].map((to) => ({ to, variables: { name: 'Sam' } })),
+    });
+    const progress = await campaigns.waitForCampaign(campaignId);
+    expect(progress.counts).toMatchObject({ sent: 1, refused: 2, invalid: 1, pending: 0, refusedByCode: { OPTED_OUT: 1, NO_CONSENT: 1 } });
+    await settled(consented, 'told of the send', (s) => s.counts.messagesSent === 1);
+    await exportWorkflow('campaign-mixed', 'campaign', campaignWorkflowId(campaignId));
+    await exportWorkflow('campaign-mixed', 'contact-sent', contactWorkflowId(consented));
+    await exportWorkflow('campaign-mixed', 'contact-stopped', contactWorkflowId(stopped));
+  });
+
+  scenario('campaign-paused-resumed', async () => {
+    // Scheduled a moment ahead, paused while it runs at 2/s, resumed, completed: every recipient sent once.
+    const phones = Array.from({ length: 6 }, () => uniquePhone());
+    for (const phone of phones) await harness.consent.recordConsent({ phone, type: 'express_written', source: WEB_FORM_EVIDENCE, messageTypes: ['promotional'] });
+    for (const phone of phones) await settled(phone, 'consent stored', (s) => s.counts.consentsRecorded === 1);
+    const { campaignId } = await campaigns.createCampaign({
+      from: uniquePhone(),
+      type: 'promotional',
+      body: 'Spring cleaning offers this week.',
+      appendDisclosures: true,
+      ratePerSecond: 2,
+      startAt: new Date(Date.now() + 1500).toISOString(),
+      recipients: phones.map((to) => ({ to })),
+    });
+    await waitFor(() => campaigns.getCampaign(campaignId), (c) => c.counts.sent >= 1, { what: 'the first send' });
+    expect((await campaigns.pause(campaignId)).status).toBe('paused');
+    expect((await campaigns.resume(campaignId)).status).toBe('running');
+    expect((await campaigns.waitForCampaign(campaignId)).counts).toMatchObject({ sent: 6, pending: 0 });
+    await exportWorkflow('campaign-paused-resumed', 'campaign', campaignWorkflowId(campaignId));
+  });
+
+  scenario('campaign-cancelled', async () => {
+    // Cancelled while it runs at 1/s: what went out stays sent, every other recipient is cancelled.
+    const phones = Array.from({ length: 5 }, () => uniquePhone());
+    for (const phone of phones) await harness.consent.recordConsent({ phone, type: 'express_written', source: WEB_FORM_EVIDENCE, messageTypes: ['promotional'] });
+    for (const phone of phones) await settled(phone, 'consent stored', (s) => s.counts.consentsRecorded === 1);
+    const { campaignId } = await campaigns.createCampaign({
+      from: uniquePhone(),
+      type: 'promotional',
+      body: 'Spring cleaning offers this week.',
+      appendDisclosures: true,
+      ratePerSecond: 1,
+      recipients: phones.map((to) => ({ to })),
+    });
+    await waitFor(() => campaigns.getCampaign(campaignId), (c) => c.counts.sent >= 1, { what: 'the first send' });
+    const cancelled = await campaigns.cancel(campaignId);
+    expect(cancelled.status).toBe('cancelled');
+    expect(cancelled.counts.sent + cancelled.counts.cancelled).toBe(5);
+    await campaigns.waitForCampaign(campaignId);
+    await exportWorkflow('campaign-cancelled', 'campaign', campaignWorkflowId(campaignId));
+  });
 });
 
 // --- suppression imports -------------------------------------------------------------------------------------------
@@ -604,5 +744,5 @@ it('writes the corpus once, when every scenario captured', async () => {
       ...written.map((entry) => `  ${entry.file} (${entry.workflowType}, ${entry.events} events)`),
     ].join('\n'),
   );
-  expect(types).toEqual(['contactWorkflow', 'sendMessageWorkflow', 'suppressionImportWorkflow']);
+  expect(types).toEqual(['campaignWorkflow', 'contactWorkflow', 'sendMessageWorkflow', 'suppressionImportWorkflow']);
 });
