@@ -315,17 +315,20 @@ export class ConsentClient {
       await this.stores?.ledger.append([stateUnavailableEntry({ ...parsed, idempotencyKey }, reason, new Date().toISOString(), { workflowId, runId: null })]);
       return answered({ status: 'refused', code: 'STATE_UNAVAILABLE', reason });
     }
-    // An attempt got past the fence first: its answer is the truth, and it is near (a provider call is bounded).
+    // An attempt settled it first, or got past the fence: then its answer is the truth, and near (a provider call is
+    // bounded), so it is waited for a little longer.
+    const recorded = (row: OutboundMessageRecord): SendMessageResult | undefined => {
+      if (row.status === 'sent' && row.providerMessageId) return { status: 'sent', outboundMessageId: row.id, providerMessageId: row.providerMessageId, body: row.body };
+      if (row.status === 'refused') return { status: 'refused', code: row.refusalCode as SendRefusalCode, reason: row.errorMessage ?? '' };
+      if (row.status === 'failed') return { status: 'failed', code: row.errorCode ?? 'failed', reason: row.errorMessage ?? '' };
+      return undefined;
+    };
+    const settledFirst = recorded(record);
+    if (settledFirst) return answered(settledFirst);
     const late = await waitFor(handle.result(), SEND_SETTLE_GRACE_MS);
     if (late !== undefined) return answered(late);
-    const now = await this.requireOutbox().findByKey(idempotencyKey).catch(() => record);
-    const row = now ?? record;
-    if (row.status === 'sent' && row.providerMessageId) {
-      return answered({ status: 'sent', outboundMessageId: row.id, providerMessageId: row.providerMessageId, body: row.body });
-    }
-    if (row.status === 'refused') return answered({ status: 'refused', code: row.refusalCode as SendRefusalCode, reason: row.errorMessage ?? '' });
-    if (row.status === 'failed') return answered({ status: 'failed', code: row.errorCode ?? 'failed', reason: row.errorMessage ?? '' });
-    return answered(unknownOutcome(row.id, `the send began handing the message to the provider and has not confirmed it yet; GET the message later`));
+    const row = (await this.requireOutbox().findByKey(idempotencyKey).catch(() => undefined)) ?? record;
+    return answered(recorded(row) ?? unknownOutcome(row.id, `the send began handing the message to the provider and has not confirmed it yet; GET the message later`));
   }
 
   /** Records an express (written) consent with its evidence; a source that is never consent is refused (422). */
