@@ -30,7 +30,8 @@ import {
 } from '../workflows/domain/campaign';
 import { describeIssues } from '../workflows/domain/schemas';
 import { storableText } from '../workflows/domain/storable';
-import { campaignWorkflow, cancelCampaignUpdate, pauseCampaignUpdate, resumeCampaignUpdate } from '../workflows/campaign';
+import { campaignWorkflow } from '../workflows/campaign';
+import { cancelCampaignUpdate, pauseCampaignUpdate, resumeCampaignUpdate } from '../workflows/messages';
 import { InvalidInputError, NotFoundError } from './consent-client';
 import { edgeSchemas } from './schemas';
 

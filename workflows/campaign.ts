@@ -11,8 +11,6 @@ import {
   CancellationScope,
   condition,
   continueAsNew,
-  defineQuery,
-  defineUpdate,
   isCancellation,
   proxyActivities,
   setCurrentDetails,
@@ -21,6 +19,7 @@ import {
   type ActivityOptions,
 } from '@temporalio/workflow';
 import type { CampaignActivities } from '../activities/campaign';
+import { campaignProgressQuery, cancelCampaignUpdate, pauseCampaignUpdate, resumeCampaignUpdate } from './messages';
 import { CAMPAIGN_FINAL_STATUSES, emptyCampaignCounts, type CampaignCounts, type CampaignProgress, type CampaignStatus } from './domain/campaign';
 
 export interface CampaignWorkflowInput {
@@ -46,13 +45,6 @@ interface CarriedCampaignState {
   cancelRequested: boolean;
 }
 
-/** The campaign's counts and status so far. */
-export const campaignProgressQuery = defineQuery<CampaignProgress>('progress');
-/** Stop sending: answers once every send in flight has finished (nothing more goes until resume). */
-export const pauseCampaignUpdate = defineUpdate<CampaignProgress>('pause');
-export const resumeCampaignUpdate = defineUpdate<CampaignProgress>('resume');
-/** Stop for good: answers once every recipient not yet sent to is `cancelled` (or holds what the gate decided). */
-export const cancelCampaignUpdate = defineUpdate<CampaignProgress>('cancel');
 
 /** Recipients per batch activity: a retried batch redoes little, and one batch's heartbeats cover it. */
 const BATCH_SIZE = 100;

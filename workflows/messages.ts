@@ -1,5 +1,6 @@
 /** Every signal and query of the contact actor, in one place. Wire names are fixed: operators use them from the CLI. */
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+import type { CampaignProgress } from './domain/campaign';
 import type { ContactState, OptOutRecord } from './domain/contact-state';
 import type { SuppressionImportProgress } from './domain/suppression-import';
 import type { ConsentInputRaw } from './domain/consent-evidence';
@@ -40,3 +41,11 @@ export const applyOptOutUpdate = defineUpdate<ApplyOptOutResult, [RecordOptOutIn
 
 /** A suppression import's counts so far (rows read, opted out, already opted out, duplicates, invalid). */
 export const suppressionImportProgressQuery = defineQuery<SuppressionImportProgress>('progress');
+
+/** A campaign's counts and status so far. */
+export const campaignProgressQuery = defineQuery<CampaignProgress>('progress');
+/** Stop a campaign's sending: answers once every send in flight has finished (nothing more goes until resume). */
+export const pauseCampaignUpdate = defineUpdate<CampaignProgress>('pause');
+export const resumeCampaignUpdate = defineUpdate<CampaignProgress>('resume');
+/** Stop a campaign for good: answers once every recipient not yet sent to is `cancelled` (or holds what the gate decided). */
+export const cancelCampaignUpdate = defineUpdate<CampaignProgress>('cancel');
