@@ -2,13 +2,12 @@
  * The campaign routes: create (JSON, or a CSV upload as multipart), read the counts, page or export the recipients'
  * outcomes, and pause, resume or cancel. Registered by server.ts, behind its API keys and its error answers.
  */
-import { Readable } from 'node:stream';
 import multipart from '@fastify/multipart';
-import { stringify } from 'csv-stringify';
 import type { FastifyPluginAsync } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { CAMPAIGN_RECIPIENT_CSV_COLUMNS, type CampaignClient } from '../campaigns';
 import { InvalidInputError } from '../consent-client';
+import { sendCsvExport } from './csv-export';
 
 export interface CampaignRouteOptions {
   campaigns: CampaignClient;
@@ -63,27 +62,12 @@ export const campaignRoutes: FastifyPluginAsync<CampaignRouteOptions> = async (i
   app.get('/v1/campaigns/:campaignId/recipients', { schema: { params: schemas.campaignParams, querystring: schemas.recipientsPage } }, async (request, reply) => {
     const { campaignId } = request.params;
     if (request.query.format !== 'csv') return campaigns.listRecipients(campaignId, request.query);
-    // The first page is read before the answer starts, so an unknown campaign or a failure there is still a status code.
-    const entries = campaigns.exportRecipients(campaignId, request.query);
-    const first = await entries.next();
-    const rows = Readable.from(
-      (async function* () {
-        if (!first.done) yield first.value;
-        yield* entries;
-      })(),
-    );
-    const csv = stringify({ header: true, columns: [...CAMPAIGN_RECIPIENT_CSV_COLUMNS] });
-    // Midway, the answer can only be cut short: the client sees a truncated download, and the log says why.
-    rows.on('error', (error) => {
-      request.log.error({ err: error, requestId: request.id, campaignId }, 'campaign recipients CSV export failed midway; response ended');
-      csv.destroy(error);
+    return sendCsvExport(request, reply, {
+      entries: campaigns.exportRecipients(campaignId, request.query),
+      columns: CAMPAIGN_RECIPIENT_CSV_COLUMNS,
+      fileName: `campaign-${campaignId}-recipients.csv`,
+      what: { export: 'campaign recipients', campaignId },
     });
-    csv.on('error', () => reply.raw.destroy());
-    rows.pipe(csv);
-    return reply
-      .type('text/csv; charset=utf-8')
-      .header('content-disposition', `attachment; filename="campaign-${campaignId}-recipients.csv"`)
-      .send(csv);
   });
 
   /** Answer once the change is in force: paused (nothing in flight), running again, or cancelled (every unsent recipient counted). */

@@ -1,9 +1,7 @@
 /** The HTTP API: inbound texts in, contact state and send decisions out. Every input validated by the shared schemas. */
 import { randomUUID } from 'node:crypto';
-import { Readable } from 'node:stream';
 import multipart from '@fastify/multipart';
 import { isGrpcServiceError, type Client } from '@temporalio/client';
-import { stringify } from 'csv-stringify';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import {
   hasZodFastifySchemaValidationErrors,
@@ -19,6 +17,7 @@ import { CampaignClient } from '../campaigns';
 import { requireApiKey } from './api-keys';
 import { campaignRoutes } from './campaign-routes';
 import { checkHealth } from './health';
+import { sendCsvExport } from './csv-export';
 import { webhookRoutes, type WebhookSettings } from './webhooks/webhooks';
 
 export interface ApiDependencies {
@@ -216,27 +215,12 @@ export function buildApiServer({ consent, client, pool, namespace, taskQueue, lo
   /** The opt-out list: JSON pages, or the whole filtered list as CSV with ?format=csv. */
   app.get('/v1/opt-outs', { schema: { querystring: schemas.optOutList } }, async (request, reply) => {
     if (request.query.format !== 'csv') return consent.listOptOuts(request.query);
-    // The first page is read before the answer starts, so a failure there is still a proper status code.
-    const entries = consent.exportOptOuts(request.query);
-    const first = await entries.next();
-    const rows = Readable.from(
-      (async function* () {
-        if (!first.done) yield first.value;
-        yield* entries;
-      })(),
-    );
-    const csv = stringify({ header: true, columns: [...OPT_OUT_CSV_COLUMNS] });
-    // Midway, the answer can only be cut short: the client sees a truncated download, and the log says why.
-    rows.on('error', (error) => {
-      request.log.error({ err: error, requestId: request.id }, 'opt-out CSV export failed midway; response ended');
-      csv.destroy(error);
+    return sendCsvExport(request, reply, {
+      entries: consent.exportOptOuts(request.query),
+      columns: OPT_OUT_CSV_COLUMNS,
+      fileName: 'opt-outs.csv',
+      what: { export: 'opt-out' },
     });
-    csv.on('error', () => reply.raw.destroy());
-    rows.pipe(csv);
-    return reply
-      .type('text/csv; charset=utf-8')
-      .header('content-disposition', 'attachment; filename="opt-outs.csv"')
-      .send(csv);
   });
 
   app.post('/v1/opt-outs', { schema: { body: schemas.addOptOut } }, async (request, reply) =>
