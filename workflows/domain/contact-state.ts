@@ -233,10 +233,7 @@ export function recordSend(state: ContactState, sent: SentMessageRecord): void {
   state.programSends = countSends(state.programSends, [sent]);
 }
 
-/**
- * Settles a reservation: `sentAt` given, it becomes a send (confirmed, or presumed when its outcome is unknown);
- * otherwise its slot is freed. Says whether there was one.
- */
+/** Settles a reservation (its send was confirmed, refused or released): its slot is freed; returns it, if there was one. */
 export function settleReservation(state: ContactState, idempotencyKey: string): SendReservation | undefined {
   const held = state.reservations.find((r) => r.idempotencyKey === idempotencyKey);
   if (held) state.reservations = state.reservations.filter((r) => r !== held);
