@@ -115,6 +115,13 @@ export function uniquePhone(): string {
   }
 }
 
+/** `count` numbers from uniquePhone, none twice (a test that needs them all distinct, e.g. a campaign's recipients). */
+export function distinctPhones(count: number): string[] {
+  const phones = new Set<string>();
+  while (phones.size < count) phones.add(uniquePhone());
+  return [...phones];
+}
+
 /** Polls until the predicate holds; the last value is returned, or the last state is reported on timeout. */
 export async function waitFor<T>(
   read: () => Promise<T>,

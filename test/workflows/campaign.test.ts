@@ -7,7 +7,7 @@ import { Campaigns } from '../../activities/postgres/campaigns';
 import { campaignWorkflow } from '../../workflows/campaign';
 import { campaignProgressQuery } from '../../workflows/messages';
 import { WEB_FORM_EVIDENCE } from '../support/consent-fixtures';
-import { inboundText, startHarness, uniquePhone, waitFor, type Harness } from '../support/harness';
+import { distinctPhones, inboundText, startHarness, uniquePhone, waitFor, type Harness } from '../support/harness';
 import { killWorkerProcess, spawnWorkerProcess } from '../support/spawn-worker';
 
 let harness: Harness;
@@ -19,12 +19,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await harness?.stop();
 });
-
-function distinctPhones(count: number): string[] {
-  const phones = new Set<string>();
-  while (phones.size < count) phones.add(uniquePhone());
-  return [...phones];
-}
 
 async function consentToPromotions(phones: string[]): Promise<void> {
   for (let start = 0; start < phones.length; start += 25) {

@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { CampaignClient } from '../../client/campaigns';
 import { COMPLIANT_FIRST, WEB_FORM_EVIDENCE } from '../support/consent-fixtures';
-import { inboundText, startHarness, uniquePhone, waitFor, type Harness } from '../support/harness';
+import { distinctPhones, inboundText, startHarness, uniquePhone, waitFor, type Harness } from '../support/harness';
 
 const RACES = Number(process.env.STOP_SEND_RACES ?? 1000);
 
@@ -21,12 +21,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await harness?.stop();
 });
-
-function distinctPhones(count: number): string[] {
-  const phones = new Set<string>();
-  while (phones.size < count) phones.add(uniquePhone());
-  return [...phones];
-}
 
 async function inBatches<T>(items: T[], size: number, run: (item: T) => Promise<unknown>): Promise<void> {
   for (let start = 0; start < items.length; start += size) await Promise.all(items.slice(start, start + size).map(run));
