@@ -36,7 +36,16 @@ import {
   type KeywordSettings,
   type KeywordSettingsChanges,
 } from '../workflows/domain/keywords';
-import { describeIssues, type CanSendRequest, type CanSendResult, type InboundMessage, type RecordOptOut, type SendRefusalCode } from '../workflows/domain/schemas';
+import {
+  describeIssues,
+  type CanSendRequest,
+  type CanSendResult,
+  type InboundChannel,
+  type InboundMessage,
+  type ProviderKeywordReplies,
+  type RecordOptOut,
+  type SendRefusalCode,
+} from '../workflows/domain/schemas';
 import {
   canSendQuery,
   contactStateQuery,
@@ -112,6 +121,13 @@ export interface InboundAccepted {
   classification: InboundClassification;
 }
 
+/** What only the edge that received a text can say about it: how it arrived, and what its provider answered itself. */
+export interface InboundDelivery {
+  /** absent: the client library was called directly (`client`) */
+  channel?: InboundChannel;
+  providerReplies?: ProviderKeywordReplies;
+}
+
 const STATE_LOADING_RETRY_MS = 20;
 
 export { contactWorkflowId };
@@ -137,9 +153,14 @@ export class ConsentClient {
   }
 
   /** Durably hands one inbound text to its contact's actor, starting the actor if this is the contact's first event. */
-  async handleInbound(input: z.input<EdgeSchemas['inboundMessage']>): Promise<InboundAccepted> {
+  async handleInbound(input: z.input<EdgeSchemas['inboundMessage']>, delivery: InboundDelivery = {}): Promise<InboundAccepted> {
     // The settings travel with the text: the actor reads it with the account's settings of now, not of its first start.
-    const message: InboundMessage = { ...parse(this.schemas.inboundMessage, input), keywords: this.keywordChanges };
+    const message: InboundMessage = {
+      ...parse(this.schemas.inboundMessage, input),
+      keywords: this.keywordChanges,
+      channel: delivery.channel ?? { kind: 'client', key: null },
+      ...(delivery.providerReplies ? { providerReplies: delivery.providerReplies } : {}),
+    };
     const workflowId = await this.signalContact(message.from, inboundMessageSignal.name, message);
     const classification = classifyInbound(message.body, this.keywords);
     return { contact: message.from, workflowId, message, classification };

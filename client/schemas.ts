@@ -85,8 +85,9 @@ export function edgeSchemas(defaultCountry: string) {
     /** `receivedAt` defaults to the moment the edge accepted the message. */
     inboundMessage: inboundMessageFieldsSchema
       // What the engine itself notes (a claimed receivedAt, the original text) is never taken from a caller.
-      // Nor are the account's keyword settings, which the client library adds from its configuration.
-      .omit({ receivedAtClaimed: true, originalBody: true, keywords: true })
+      // Nor are the account's keyword settings, which the client library adds from its configuration, nor how the text
+      // arrived and what its provider answered, which only the edge that received it can say (handleInbound's options).
+      .omit({ receivedAtClaimed: true, originalBody: true, keywords: true, channel: true, providerReplies: true })
       .extend({
         from: phone,
         to: phone,

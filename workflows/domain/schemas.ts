@@ -60,6 +60,37 @@ export const keywordSettingsChangesSchema = lazySchema(() => {
   }) satisfies z.ZodType<KeywordSettingsChanges>;
 });
 
+/** How an inbound text reached the engine: the ledger keeps it with every text, so each START says who delivered it. */
+export const INBOUND_CHANNELS = ['api', 'twilio-webhook', 'telnyx-webhook', 'client'] as const;
+export type InboundChannelKind = (typeof INBOUND_CHANNELS)[number];
+
+export const inboundChannelSchema = lazySchema(() =>
+  z.object({
+    kind: z.enum(INBOUND_CHANNELS),
+    /** for `api`: the name of the API key that delivered it (never the key itself); null when the API runs without keys */
+    key: storableTextField({ max: 100 }).nullable().default(null),
+  }),
+);
+export type InboundChannel = z.infer<typeof inboundChannelSchema>;
+
+/**
+ * The provider answers its own keywords (Twilio's default filtering or Advanced Opt-Out, Telnyx's opt-out
+ * management): what it answers, as the edge's settings say, so the engine records the provider's confirmation instead
+ * of sending a second one. Keywords are as the provider lists them; `optOutType` is Twilio's webhook field when present.
+ */
+export const providerKeywordRepliesSchema = lazySchema(() => {
+  const keywords = z.array(z.string().min(1).max(MAX_KEYWORD_LENGTH)).max(MAX_KEYWORD_ENTRIES);
+  return z.object({
+    provider: z.enum(['twilio', 'telnyx']),
+    optOut: keywords,
+    resubscribe: keywords,
+    help: keywords,
+    /** Twilio Advanced Opt-Out's `OptOutType` (STOP, START, HELP): the provider says it handled this text as that */
+    optOutType: z.enum(['STOP', 'START', 'HELP']).nullable().default(null),
+  });
+});
+export type ProviderKeywordReplies = z.infer<typeof providerKeywordRepliesSchema>;
+
 /** An inbound text as it crosses a boundary, before its time and text are settled (inboundMessageSchema). */
 export const inboundMessageFieldsSchema = lazySchema(() =>
   z.object({
@@ -83,6 +114,10 @@ export const inboundMessageFieldsSchema = lazySchema(() =>
      * next text, and a replay reads the text as it was read. Settings that do not parse are dropped, never the text.
      */
     keywords: keywordSettingsChangesSchema.optional().catch(undefined),
+    /** set by the edge: how the text arrived (kept as evidence; a value that does not parse is dropped, never the text) */
+    channel: inboundChannelSchema.optional().catch(undefined),
+    /** set by the edge: the keywords the provider answered itself, when the deployment says it does */
+    providerReplies: providerKeywordRepliesSchema.optional().catch(undefined),
   }),
 );
 
@@ -128,6 +163,8 @@ export interface InboundMessage {
   receivedAtClaimed?: string;
   originalBody?: OriginalText;
   keywords?: KeywordSettingsChanges;
+  channel?: InboundChannel;
+  providerReplies?: ProviderKeywordReplies;
 }
 
 /** consent-rules.md §1: where an opt-out came from. */
