@@ -2,6 +2,7 @@
 import { z } from 'zod';
 import { DEFAULT_KEYWORD_SETTINGS, type KeywordLanguage, type KeywordSettings } from '../workflows/domain/keywords';
 import { DEFAULT_ACCOUNT_PROFILE, DEFAULT_CONTINUE_AS_NEW_AFTER_EVENTS, type AccountProfile } from '../workflows/domain/settings';
+import { secretDigest } from './http/secret-compare';
 import { temporalConnectionOptions, type TemporalConnectionOptions } from './temporal-connection';
 
 const commaList = z
@@ -19,6 +20,86 @@ export type WebhookProvider = (typeof WEBHOOK_PROVIDERS)[number];
 /** A bearer key short enough to guess is no key; 16 characters is the floor, a random 32+ is the advice. */
 const MIN_API_KEY_LENGTH = 16;
 
+/**
+ * What an API key may do; client/http/api-keys.ts says which scope each /v1 route needs. `inbound` can lift an
+ * opt-out (a START posted as the contact's text), so only the SMS gateway that relays the contact's texts should hold it.
+ */
+export const API_KEY_SCOPES = ['inbound', 'send', 'operator', 'read'] as const;
+export type ApiKeyScope = (typeof API_KEY_SCOPES)[number];
+
+/** One entry of API_KEYS. Only the key's digest is kept, so no configuration dump or log can show the key. */
+export interface ApiKey {
+  /** who holds it: in the 403 answer and in the ledger of the texts it delivers */
+  name: string;
+  scopes: readonly ApiKeyScope[];
+  /** SHA-256 of the key, as secretDigest makes it */
+  digest: Buffer;
+  /** written without name or scopes (the format before scopes): it holds every scope */
+  bare: boolean;
+}
+
+const API_KEY_NAME = /^[A-Za-z0-9_-]{1,64}$/;
+/** A bare key's name: enough of its digest to tell keys apart, too little to help guess one. */
+const BARE_KEY_NAME_HEX_DIGITS = 12;
+
+/**
+ * API_KEYS entries, `name:scope+scope:key` or a bare key (no ':'). Problems name the entry by its position (1-based,
+ * as written between commas) and never quote it: any part of an entry that fails to parse may be part of a key.
+ */
+export function parseApiKeys(entries: readonly string[]): { keys: ApiKey[]; problems: string[] } {
+  const keys: ApiKey[] = [];
+  const problems: string[] = [];
+  const positions: number[] = [];
+  for (const [index, written] of entries.entries()) {
+    const entry = written.trim();
+    if (entry.length === 0) continue;
+    const parsed = parseApiKeyEntry(entry);
+    if (typeof parsed === 'string') {
+      problems.push(`entry ${index + 1}: ${parsed}`);
+      continue;
+    }
+    const same = keys.findIndex((key) => key.digest.equals(parsed.digest));
+    // Two scope lists for one key would leave it unclear which applies.
+    if (same >= 0) {
+      problems.push(`entry ${index + 1}: the same key as entry ${positions[same]}; list each key once`);
+      continue;
+    }
+    keys.push(parsed);
+    positions.push(index + 1);
+  }
+  return { keys, problems };
+}
+
+function parseApiKeyEntry(entry: string): ApiKey | string {
+  if (!entry.includes(':')) {
+    const problem = secretProblem(entry);
+    if (problem) return problem;
+    const digest = secretDigest(entry);
+    return { name: digest.toString('hex').slice(0, BARE_KEY_NAME_HEX_DIGITS), scopes: API_KEY_SCOPES, digest, bare: true };
+  }
+  // The key may itself contain ':'; only the first two separate the name and the scopes.
+  const parts = /^([^:]*):([^:]*):(.*)$/s.exec(entry);
+  if (!parts) return "has one ':'; write name:scopes:key (or a bare key, without ':')";
+  const [, name = '', scopeList = '', secret = ''] = parts;
+  if (!API_KEY_NAME.test(name)) return "the name (before the first ':') must be 1 to 64 letters, digits, - or _";
+  if (scopeList === '') return "names no scope (between the first and second ':')";
+  const scopes: ApiKeyScope[] = [];
+  for (const [position, scope] of scopeList.split('+').entries()) {
+    if (!(API_KEY_SCOPES as readonly string[]).includes(scope)) {
+      return `scope ${position + 1} (between the first and second ':') is not one of ${API_KEY_SCOPES.join(', ')} (join several with +)`;
+    }
+    if (!scopes.includes(scope as ApiKeyScope)) scopes.push(scope as ApiKeyScope);
+  }
+  return secretProblem(secret) ?? { name, scopes, digest: secretDigest(secret), bare: false };
+}
+
+function secretProblem(secret: string): string | undefined {
+  if (secret.length < MIN_API_KEY_LENGTH) return `the key must be at least ${MIN_API_KEY_LENGTH} characters`;
+  // A bearer token is one run of non-space characters: a key with a space in it could never be presented.
+  if (/\s/.test(secret)) return 'the key may not contain spaces';
+  return undefined;
+}
+
 /** Telnyx shows its Ed25519 public key in the portal as base64 of the raw 32 bytes. */
 const telnyxPublicKeySchema = z
   .string()
@@ -32,8 +113,15 @@ const environmentSchema = z.object({
   NODE_ENV: z.preprocess(emptyAsUndefined, z.string().default('development')),
   PORT: z.coerce.number().int().min(0).max(65535).default(8080),
   HOST: z.string().default('127.0.0.1'),
-  /** Bearer keys for /v1, comma-separated: several at once let a key be rotated; removing one revokes it. */
-  API_KEYS: commaList.pipe(z.array(z.string().min(MIN_API_KEY_LENGTH, `each key must be at least ${MIN_API_KEY_LENGTH} characters`))),
+  /** Bearer keys for /v1, comma-separated, each `name:scopes:key` (or bare): several at once let a key be rotated; removing one revokes it. */
+  API_KEYS: z
+    .string()
+    .default('')
+    .transform((value, context) => {
+      const { keys, problems } = parseApiKeys(value.split(','));
+      for (const message of problems) context.addIssue({ code: 'custom', message });
+      return keys;
+    }),
   /** The URL the providers call, e.g. https://sms.example.com, when a proxy stands in front (Twilio signs that URL). */
   PUBLIC_BASE_URL: z.preprocess(emptyAsUndefined, z.url({ protocol: /^https?$/, error: 'must be an http(s) URL such as https://sms.example.com' }).optional()),
   /** Unset: twilio when SMS_PROVIDER=twilio, else none. Each listed provider needs its secret. */

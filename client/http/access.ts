@@ -2,7 +2,7 @@
  * Who may reach the API, decided once at start: /v1 behind API keys, or on loopback only; each webhook provider
  * with the secret that verifies it. A production deployment without keys refuses to start rather than run open.
  */
-import type { Environment } from '../config';
+import type { ApiKey, Environment } from '../config';
 import { telnyxPublicKey } from './webhooks/telnyx';
 import type { WebhookSettings } from './webhooks/webhooks';
 
@@ -11,7 +11,7 @@ export const LOOPBACK_HOST = '127.0.0.1';
 export interface ApiAccess {
   /** where to listen: HOST, or loopback when there are no API keys */
   host: string;
-  apiKeys: string[];
+  apiKeys: ApiKey[];
   webhooks: WebhookSettings;
   /** for the start-up log */
   warnings: string[];
@@ -34,7 +34,9 @@ export function resolveApiAccess(env: Environment): ApiAccess {
     twilioAuthToken: twilio ? env.TWILIO_AUTH_TOKEN : undefined,
     telnyxPublicKey: telnyx && env.TELNYX_PUBLIC_KEY ? telnyxPublicKey(env.TELNYX_PUBLIC_KEY) : undefined,
   };
-  if (env.API_KEYS.length > 0) return { host: env.HOST, apiKeys: env.API_KEYS, webhooks, warnings: [] };
+  if (env.API_KEYS.length > 0) {
+    return { host: env.HOST, apiKeys: env.API_KEYS, webhooks, warnings: env.API_KEYS.filter((key) => key.bare).map(bareKeyWarning) };
+  }
   const ignored = env.HOST === LOOPBACK_HOST ? '' : ` instead of HOST=${env.HOST}`;
   return {
     host: LOOPBACK_HOST,
@@ -42,4 +44,13 @@ export function resolveApiAccess(env: Environment): ApiAccess {
     webhooks,
     warnings: [`API_KEYS is not set: /v1 needs no key, so the API listens on ${LOOPBACK_HOST} only${ignored}; set API_KEYS to serve other hosts`],
   };
+}
+
+/** A key from before scopes keeps working, but it can lift opt-outs: say so at every start until it is scoped. */
+function bareKeyWarning({ name }: ApiKey): string {
+  return (
+    `API_KEYS holds a bare key (named ${name}, the first hex digits of its SHA-256): it opens every scope, including inbound, ` +
+    'which can lift an opt-out (a START posted to POST /v1/inbound); write it as name:scopes:key with only the scopes ' +
+    'its client needs, e.g. crm:send+read:<key>, and inbound only for the SMS gateway'
+  );
 }

@@ -10,6 +10,7 @@ import {
   type ZodTypeProvider,
 } from 'fastify-type-provider-zod';
 import type { Pool } from 'pg';
+import type { ApiKey } from '../config';
 import { OutboundMessages } from '../../activities/postgres/outbound-messages';
 import { ConsentRefusedError, ContactStateUnavailableError, InvalidInputError, NotFoundError, type ConsentClient } from '../consent-client';
 import { RECEIVED_AT_MAX_AHEAD_MS, RECEIVED_AT_MAX_BEHIND_MS } from '../../workflows/domain/schemas';
@@ -28,8 +29,11 @@ export interface ApiDependencies {
   taskQueue: string;
   /** pino logger for request logs; silent when absent (tests) */
   logger?: FastifyBaseLogger;
-  /** Bearer keys for /v1; undefined or empty: no authentication (main.ts then listens on loopback only) */
-  apiKeys?: string[];
+  /**
+   * Bearer keys for /v1 with their scopes: parsed (loadConfig), or API_KEYS entries as written (`name:scopes:key`, or
+   * bare). Undefined or empty: no key needed, every scope open (main.ts then listens on loopback only).
+   */
+  apiKeys?: readonly (ApiKey | string)[];
   /** the providers' webhook secrets; a provider without one gets no route */
   webhooks?: WebhookSettings;
   /** the campaign routes' client; default one on the same client, task queue, pool and DEFAULT_COUNTRY */
@@ -89,7 +93,9 @@ export function buildApiServer({ consent, client, pool, namespace, taskQueue, lo
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   const { schemas } = consent;
-  if (apiKeys && apiKeys.length > 0) app.addHook('onRequest', requireApiKey(apiKeys));
+  // Without keys too: a /v1 route with no scope in ROUTE_SCOPES is refused either way.
+  app.decorateRequest('apiKeyName', null);
+  app.addHook('onRequest', requireApiKey(apiKeys ?? []));
 
   app.setErrorHandler((error, request, reply) => {
     if (hasZodFastifySchemaValidationErrors(error)) {
