@@ -160,7 +160,10 @@ export function buildApiServer({ consent, client, pool, namespace, taskQueue, lo
   // Validated once, by handleInbound itself: a second parse of the settled message would drop what settling noted
   // (the claimed receivedAt, the original text), since a caller may not set those.
   app.post('/v1/inbound', async (request, reply) => {
-    const accepted = await consent.handleInbound(request.body as Parameters<ConsentClient['handleInbound']>[0]);
+    // The key's name travels with the text, so the ledger can say which client delivered each START.
+    const accepted = await consent.handleInbound(request.body as Parameters<ConsentClient['handleInbound']>[0], {
+      channel: { kind: 'api', key: request.apiKeyName },
+    });
     return reply.status(202).send({
       contact: accepted.contact,
       workflowId: accepted.workflowId,

@@ -48,7 +48,7 @@ export async function webhookRoutes(app: FastifyInstance, { consent, outbox, set
     const twilio = { preHandler: requireSignature(createTwilioVerifier(settings.twilioAuthToken)) };
 
     app.post('/webhooks/twilio', twilio, async (request, reply) => {
-      await consent.handleInbound(twilioInboundText(new URLSearchParams(rawBody(request)), consent.schemas));
+      await consent.handleInbound(twilioInboundText(new URLSearchParams(rawBody(request)), consent.schemas), { channel: { kind: 'twilio-webhook', key: null } });
       return reply.type('text/xml').send(EMPTY_TWIML);
     });
 
@@ -65,7 +65,7 @@ export async function webhookRoutes(app: FastifyInstance, { consent, outbox, set
     app.post('/webhooks/telnyx', telnyx, async (request, reply) => {
       const event = telnyxEvent(rawBody(request), consent.schemas);
       if (event.kind === 'inbound') {
-        const accepted = await consent.handleInbound(event.message);
+        const accepted = await consent.handleInbound(event.message, { channel: { kind: 'telnyx-webhook', key: null } });
         return reply.status(202).send({ accepted: accepted.message.messageId });
       }
       if (event.kind === 'delivery-status') return reply.status(200).send({ recorded: await outbox.recordDeliveryStatus(event.update) });
