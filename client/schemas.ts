@@ -8,6 +8,7 @@ import { consentInputSchema } from '../workflows/domain/consent-evidence';
 import { parseFrequency } from '../workflows/domain/disclosures';
 import { MAX_COUNTED_SENDS } from '../workflows/domain/settings';
 import {
+  businessNumberSchema,
   canSendRequestSchema,
   e164Schema,
   inboundMessageFieldsSchema,
@@ -17,6 +18,7 @@ import {
   OPT_OUT_SOURCES,
   recordOptOutSchema,
   settleInbound,
+  SHORT_CODE_PATTERN,
   storableTextField,
 } from '../workflows/domain/schemas';
 import { isIsoTimestampShape, storableText, timestampProblem, unstorableReason } from '../workflows/domain/storable';
@@ -57,44 +59,104 @@ const importIdSchema = z.string().trim().regex(/^[A-Za-z0-9_-]{1,100}$/, 'must b
 
 const programIdSchema = z.string().trim().regex(/^[a-z0-9][a-z0-9_-]{0,99}$/i, 'must be letters, digits, - or _ (at most 100)');
 
+/** A phone number as people write it: trimmed, at most 32 characters (an E.164 number with spaces and an extension). */
+const writtenNumber = (error: string) => z.string({ error }).trim().min(1, 'must not be empty').max(32, 'is too long for a phone number');
+
+/**
+ * A number in E.164, from any way of writing it (a default country for national forms). `valid`: one today's
+ * numbering metadata knows; `possible`: one of a possible length for its country, which a range opened since the
+ * metadata was published also is.
+ */
+function normalisedNumber(value: string, defaultCountry: string, accept: 'valid' | 'possible', ctx: z.RefinementCtx): string {
+  const parsed = parsePhoneNumberFromString(value, defaultCountry as CountryCode);
+  if (!parsed) {
+    ctx.addIssue({ code: 'custom', message: `"${value}" is not a phone number` });
+    return z.NEVER;
+  }
+  if (accept === 'valid' ? !parsed.isValid() : !parsed.isPossible()) {
+    const problem = accept === 'valid' ? 'is not a valid number' : 'is not a phone number: it has the wrong number of digits';
+    ctx.addIssue({ code: 'custom', message: `"${value}" ${problem} (${parsed.country ?? defaultCountry})` });
+    return z.NEVER;
+  }
+  return parsed.number;
+}
+
 export function phoneNumberSchema(defaultCountry: string) {
-  return z
-    .string({ error: 'must be a phone number' })
-    .trim()
-    .min(1, 'must not be empty')
-    .max(32, 'is too long for a phone number')
-    .transform((value, ctx) => {
-      const parsed = parsePhoneNumberFromString(value, defaultCountry as CountryCode);
-      if (!parsed) {
-        ctx.addIssue({ code: 'custom', message: `"${value}" is not a phone number` });
-        return z.NEVER;
-      }
-      if (!parsed.isValid()) {
-        ctx.addIssue({ code: 'custom', message: `"${value}" is not a valid number (${parsed.country ?? defaultCountry})` });
-        return z.NEVER;
-      }
-      return parsed.number;
-    })
+  return writtenNumber('must be a phone number')
+    .transform((value, ctx) => normalisedNumber(value, defaultCountry, 'valid', ctx))
     .pipe(e164Schema);
+}
+
+/**
+ * consent-rules.md §1: the contact of an inbound text only needs a possible number. A number opened after our
+ * metadata is still a contact, and their STOP counts; the message says so (`unverifiedNumber`, isVerifiedNumber).
+ */
+export function inboundContactNumberSchema(defaultCountry: string) {
+  return writtenNumber('must be a phone number')
+    .transform((value, ctx) => normalisedNumber(value, defaultCountry, 'possible', ctx))
+    .pipe(e164Schema);
+}
+
+/** Whether today's numbering metadata calls an E.164 number valid (the edge flags an inbound text's contact if not). */
+export function isVerifiedNumber(e164: string): boolean {
+  return parsePhoneNumberFromString(e164)?.isValid() === true;
+}
+
+/**
+ * The business number an inbound text came in on, as providers and callers write it: a short code (`72345`,
+ * `"87 23 45"`, `872-345`) becomes its digits; anything else is a long code, normalised to E.164 like a contact's
+ * number (possible suffices: the provider routed the text to it). Stored as businessNumberSchema says.
+ */
+export function businessNumberInputSchema(defaultCountry: string) {
+  return writtenNumber('must be a phone number or a short code')
+    .transform((value, ctx) => {
+      // Spaces (of any width), dashes of any kind, dots and parentheses are how people group digits.
+      const digits = value.replace(/[\s\p{Pd}.()]/gu, '');
+      if (SHORT_CODE_PATTERN.test(digits)) return digits;
+      if (/^\d{1,6}$/.test(digits)) {
+        ctx.addIssue({ code: 'custom', message: `"${value}" is neither a short code (5 or 6 digits) nor a phone number` });
+        return z.NEVER;
+      }
+      return normalisedNumber(value, defaultCountry, 'possible', ctx);
+    })
+    .pipe(businessNumberSchema);
 }
 
 export function edgeSchemas(defaultCountry: string) {
   const phone = phoneNumberSchema(defaultCountry);
+  const inboundContact = inboundContactNumberSchema(defaultCountry);
+  const businessNumber = businessNumberInputSchema(defaultCountry);
   return {
     phone,
+    /** the contact of an inbound text (POST /v1/inbound, the webhooks): a possible number is enough */
+    inboundContact,
+    /** the business number of an inbound text: a long code, toll-free number or short code */
+    businessNumber,
     /** `receivedAt` defaults to the moment the edge accepted the message. */
     inboundMessage: inboundMessageFieldsSchema
-      // What the engine itself notes (a claimed receivedAt, the original text) is never taken from a caller.
-      // Nor are the account's keyword settings, which the client library adds from its configuration, nor how the text
-      // arrived and what its provider answered, which only the edge that received it can say (handleInbound's options).
-      .omit({ receivedAtClaimed: true, originalBody: true, keywords: true, channel: true, providerReplies: true })
+      // What the engine itself notes (a claimed receivedAt, the original text, a cut body) is never taken from a caller,
+      // nor whether the number is verified. Nor are the account's keyword settings, which the client library adds from
+      // its configuration, nor how the text arrived and what its provider answered, which only the edge that received
+      // it can say (handleInbound's options).
+      .omit({
+        receivedAtClaimed: true,
+        originalBody: true,
+        bodyTruncatedFrom: true,
+        unverifiedNumber: true,
+        keywords: true,
+        channel: true,
+        providerReplies: true,
+      })
       .extend({
-        from: phone,
-        to: phone,
+        from: inboundContact,
+        to: businessNumber,
         receivedAt: z.string().refine(isIsoTimestampShape, 'must be an ISO 8601 timestamp with a UTC offset').optional(),
       })
-      // An instant the engine cannot use (or far from its clock) is replaced by the edge's clock, never refused.
-      .transform((message) => settleInbound(message, new Date(), { window: true })),
+      // An instant the engine cannot use (or far from its clock) is replaced by the edge's clock, and a body longer than
+      // any request the API takes is cut: never refused.
+      .transform((message) =>
+        settleInbound({ ...message, ...(isVerifiedNumber(message.from) ? {} : { unverifiedNumber: true as const }) }, new Date(), { window: true }),
+      ),
     recordOptOut: recordOptOutSchema.extend({
       businessNumber: phone.nullable().default(null),
       at: pastTimestampSchema.optional(),

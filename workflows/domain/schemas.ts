@@ -14,8 +14,29 @@ export const e164Schema = lazySchema(() =>
     .regex(/^\+[1-9]\d{6,14}$/, 'must be an E.164 phone number such as +14155551234'),
 );
 
-/** Twilio's maximum body length (1,600 characters, ten segments); longer texts are refused, not truncated. */
+/**
+ * A business number (consent-rules.md §1): an E.164 long code or toll-free number, or a national short code. Short
+ * codes are stored as their digits alone, as Twilio writes them in `To` (`72345`): there is no E.164 form of a short
+ * code. 5–6 digits are the US and Canadian short codes (CTIA, CWTA); the same lengths cover the UK, France and India.
+ * Other countries' 3–4 and 7–8 digit codes are refused until a deployment needs them: shorter ones are service
+ * numbers and extensions, longer ones parts of long numbers, and digits alone do not say which country they are in.
+ * Widens e164Schema only, so any message it accepted before reads the same.
+ */
+export const SHORT_CODE_PATTERN = /^\d{5,6}$/;
+export const businessNumberSchema = lazySchema(() =>
+  z
+    .string()
+    .regex(/^(?:\+[1-9]\d{6,14}|\d{5,6})$/, 'must be an E.164 phone number such as +14155551234, or a short code of 5 or 6 digits such as 72345'),
+);
+
+/** Twilio's maximum body length (1,600 characters, ten segments): what the engine sends; longer texts are refused. */
 export const MAX_MESSAGE_BODY_LENGTH = 1600;
+/**
+ * consent-rules.md §1: an inbound text is never refused for its length. Every text that fits in a request the API
+ * takes (MAX_REQUEST_BODY_BYTES, 64 KiB: at least a byte a UTF-16 unit, in JSON and in a form) reaches the actor
+ * whole; a longer one (through the client library) is cut to this many units, and `bodyTruncatedFrom` says so.
+ */
+export const MAX_INBOUND_BODY_LENGTH = 64 * 1024;
 /** Provider message ids are short (Twilio SM + 32 hex); a generous bound keeps junk out of workflow state. */
 export const MAX_MESSAGE_ID_LENGTH = 128;
 /** How much of a receivedAt the engine could not use is kept as evidence of what the caller claimed. */
@@ -98,17 +119,25 @@ export const inboundMessageFieldsSchema = lazySchema(() =>
     messageId: storableTextField({ min: 1, max: MAX_MESSAGE_ID_LENGTH }),
     /** the contact who texted */
     from: e164Schema,
-    /** the business number the text came in on */
-    to: e164Schema,
-    body: z.string().max(MAX_MESSAGE_BODY_LENGTH, `must be at most ${MAX_MESSAGE_BODY_LENGTH} characters`),
+    /** the business number the text came in on: a long code in E.164 or a short code's digits */
+    to: businessNumberSchema,
+    /** any length: settleInbound cuts one beyond MAX_INBOUND_BODY_LENGTH rather than refuse it */
+    body: z.string(),
     /** never a reason to drop a text: one the engine cannot use is replaced by its own clock (settleInbound) */
     receivedAt: z.string().optional(),
     /** set by settleInbound: the receivedAt the caller claimed, when the engine used its own clock instead */
     receivedAtClaimed: z.string().max(MAX_CLAIMED_TIMESTAMP_LENGTH).optional(),
     /** set by settleInbound: the text exactly as it arrived, when it had to be changed to be stored */
     originalBody: z
-      .object({ encoding: z.literal('utf16le-base64'), value: z.string().max(4 * MAX_MESSAGE_BODY_LENGTH), changed: z.string().max(200) })
+      .object({ encoding: z.literal('utf16le-base64'), value: z.string().max(4 * MAX_INBOUND_BODY_LENGTH), changed: z.string().max(200) })
       .optional(),
+    /** set by settleInbound: the length of the text as it arrived, when it was longer than MAX_INBOUND_BODY_LENGTH and cut */
+    bodyTruncatedFrom: z.number().int().positive().optional().catch(undefined),
+    /**
+     * set by the edge: `from` is a possible number that today's numbering metadata does not call valid (a range opened
+     * since): still the contact's, and their opt-out counts (consent-rules.md §1), but flagged
+     */
+    unverifiedNumber: z.literal(true).optional().catch(undefined),
     /**
      * set by the edge: the account's keyword settings when the text arrived, so a change reaches every contact from its
      * next text, and a replay reads the text as it was read. Settings that do not parse are dropped, never the text.
@@ -123,15 +152,17 @@ export const inboundMessageFieldsSchema = lazySchema(() =>
 
 /**
  * consent-rules.md §1: an opt-out is never refused because of its text or its clock. A body with characters no store
- * can hold is stored normalised, with the original kept (base64) for the evidence; a receivedAt that is not a real
- * instant (or, at the edge, lies outside [now − 30 days, now + 5 minutes]) is replaced by `now`, and the claim kept.
+ * can hold is stored normalised, with the original kept (base64) for the evidence; a body longer than
+ * MAX_INBOUND_BODY_LENGTH is cut, its length kept; a receivedAt that is not a real instant (or, at the edge, lies
+ * outside [now − 30 days, now + 5 minutes]) is replaced by `now`, and the claim kept.
  */
 export function settleInbound<T extends z.output<typeof inboundMessageFieldsSchema>>(
   message: T,
   now: Date,
   { window = false }: { window?: boolean } = {},
 ): T & InboundMessage {
-  const body = storableText(message.body);
+  const kept = inboundBodyWithinBound(message.body);
+  const body = storableText(kept);
   const claimed = message.receivedAt;
   let receivedAt = claimed;
   if (claimed === undefined || timestampProblem(claimed) !== undefined) receivedAt = undefined;
@@ -146,8 +177,16 @@ export function settleInbound<T extends z.output<typeof inboundMessageFieldsSche
     ...(receivedAt === undefined && claimed !== undefined
       ? { receivedAtClaimed: message.receivedAtClaimed ?? storableText(claimed.slice(0, MAX_CLAIMED_TIMESTAMP_LENGTH)) }
       : {}),
-    ...(body !== message.body ? { originalBody: originalText(message.body) } : {}),
+    ...(body !== kept ? { originalBody: originalText(kept) } : {}),
+    ...(kept !== message.body ? { bodyTruncatedFrom: message.body.length } : {}),
   };
+}
+
+/** The first MAX_INBOUND_BODY_LENGTH units of a text, never ending in half of a surrogate pair. */
+function inboundBodyWithinBound(body: string): string {
+  if (body.length <= MAX_INBOUND_BODY_LENGTH) return body;
+  const end = /[\uD800-\uDBFF]/.test(body[MAX_INBOUND_BODY_LENGTH - 1]!) ? MAX_INBOUND_BODY_LENGTH - 1 : MAX_INBOUND_BODY_LENGTH;
+  return body.slice(0, end);
 }
 
 /** What the contact actor takes: the workflow's clock stands in for a receivedAt that is not a real instant. */
@@ -162,6 +201,10 @@ export interface InboundMessage {
   receivedAt: string;
   receivedAtClaimed?: string;
   originalBody?: OriginalText;
+  /** the text was longer than MAX_INBOUND_BODY_LENGTH: `body` holds its beginning, this its length as it arrived */
+  bodyTruncatedFrom?: number;
+  /** `from` is possible but not valid by today's numbering metadata (set by the edge) */
+  unverifiedNumber?: true;
   keywords?: KeywordSettingsChanges;
   channel?: InboundChannel;
   providerReplies?: ProviderKeywordReplies;
