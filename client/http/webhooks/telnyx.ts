@@ -61,9 +61,10 @@ const telnyxEnvelopeSchema = z.object({
 function telnyxReceivedSchema(schemas: EdgeSchemas) {
   return z.object({
     id: inboundMessageFieldsSchema.shape.messageId,
-    from: z.object({ phone_number: schemas.phone }),
-    to: z.array(z.object({ phone_number: schemas.phone })).min(1, 'must name the business number'),
-    // An MMS with no text has a null or empty text: still a message from the contact.
+    // Inbound texts are never refused for their numbers (consent-rules.md §1): a possible sender, a long or short code.
+    from: z.object({ phone_number: schemas.inboundContact }),
+    to: z.array(z.object({ phone_number: schemas.businessNumber })).min(1, 'must name the business number'),
+    // An MMS with no text has a null or empty text: still a message from the contact. A long one is cut, not refused.
     text: inboundMessageFieldsSchema.shape.body.nullish().transform((text) => text ?? ''),
   });
 }

@@ -42,9 +42,10 @@ export function createTwilioVerifier(authToken: string): WebhookVerifier {
 function twilioInboundFormSchema(schemas: EdgeSchemas) {
   return z.object({
     MessageSid: inboundMessageFieldsSchema.shape.messageId,
-    From: schemas.phone,
-    To: schemas.phone,
-    // A picture with no text arrives with an empty Body: still a message from the contact.
+    // Inbound texts are never refused for their numbers (consent-rules.md §1): a possible From, a long or short code To.
+    From: schemas.inboundContact,
+    To: schemas.businessNumber,
+    // A picture with no text arrives with an empty Body: still a message from the contact. A long one is cut, not refused.
     Body: inboundMessageFieldsSchema.shape.body.default(''),
   });
 }
