@@ -174,6 +174,9 @@ export function buildApiServer({ consent, client, pool, namespace, taskQueue, lo
         ? { receivedAtClaimed: accepted.message.receivedAtClaimed, receivedAtNote: RECEIVED_AT_NOTE }
         : {}),
       ...(accepted.message.originalBody ? { bodyNormalised: accepted.message.originalBody.changed } : {}),
+      ...(accepted.message.bodyTruncatedFrom !== undefined ? { bodyTruncatedFrom: accepted.message.bodyTruncatedFrom } : {}),
+      // A possible number today's metadata does not know (a new range): accepted and delivered, and flagged.
+      ...(accepted.message.unverifiedNumber ? { unverifiedNumber: true } : {}),
       classification: accepted.classification,
     });
   });
