@@ -163,10 +163,10 @@ describe('POST /webhooks/twilio', () => {
   });
 
   it.each([
-    ['an invalid From', { From: '12345' }, 'From'],
+    // A From that is possible but not valid, a short-code To and a long Body are accepted (inbound-door.test.ts).
+    ['a From with too few digits to be a number', { From: '12345' }, 'From'],
     ['a To that is not a number', { To: 'front-desk' }, 'To'],
     ['no MessageSid', { MessageSid: '' }, 'MessageSid'],
-    ['a Body over 1,600 characters', { Body: 'x'.repeat(1601) }, 'Body'],
   ])('a signed form with %s gets 400 naming the field, and nothing is signalled', async (_case, override, field) => {
     const contact = uniquePhone();
     const response = await postTwilio('/webhooks/twilio', { ...twilioInboundForm(contact, uniquePhone(), 'STOP'), ...override });
