@@ -30,7 +30,7 @@ export function createActivities({ pool, provider, profile, client }: ActivityDe
   const gate = createSendGate({ client, outbox, programs: new Programs(pool), provider, profile, ledger, optOutList });
   return {
     ...createLedgerActivities({ ledger, optOutList }),
-    ...createReplyActivities({ outbox, provider, profile, ledger }),
+    ...createReplyActivities({ outbox, provider, profile, ledger, client }),
     ...createOutboundSendActivities({ client, outbox, programs: new Programs(pool), provider, profile, ledger, optOutList }),
     ...createSuppressionImportActivities({ client, imports: new SuppressionImports(pool), optOutList }),
     ...createCampaignActivities({ gate, campaigns: new Campaigns(pool), outbox }),

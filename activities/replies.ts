@@ -1,10 +1,15 @@
 /** The reply activity: sends the confirmation or HELP reply the contact actor decided, exactly once per decision. */
 import { ApplicationFailure, Context, log } from '@temporalio/activity';
+import type { Client } from '@temporalio/client';
+import { replyStalenessQuery } from '../workflows/messages';
 import type { LedgerEntry } from '../workflows/domain/ledger';
-import { renderReply, type AccountProfile, type ReplyKind } from '../workflows/domain/settings';
+import { REPLY_NO_LONGER_TRUE, renderReply, type AccountProfile, type ReplyKind } from '../workflows/domain/settings';
 import type { ConsentLedger } from './postgres/ledger';
 import type { OutboundMessageRecord, OutboundMessages } from './postgres/outbound-messages';
 import { ProviderRejectedError, type SmsProvider } from './providers/provider';
+
+/** How long a retry waits for its actor to say whether the reply is still true. */
+const STALENESS_QUERY_TIMEOUT_MS = 5000;
 
 /** How far the provider's clock may run behind ours when it stamps a message's creation (Twilio's is to the second). */
 const PROVIDER_CLOCK_MARGIN_MS = 60_000;
@@ -17,6 +22,11 @@ export interface SendReplyRequest {
   /** the business number the inbound text came in on: the reply goes out on the same thread */
   businessNumber: string;
   inboundMessageId: string;
+  /**
+   * Since the opt-out hardening: a retry first asks the actor whether the reply is still true (a STOP may have come
+   * after the HELP it answers), and ends with ReplyNoLongerTrue when it is not.
+   */
+  recheck?: boolean;
 }
 
 export interface SendReplyResult {
@@ -33,9 +43,27 @@ export interface ReplyDependencies {
   provider: SmsProvider;
   profile: AccountProfile;
   ledger: ConsentLedger;
+  /** for the retries' question to the actor (replyStalenessQuery); without it a retry sends as decided */
+  client?: Client;
 }
 
-export function createReplyActivities({ outbox, provider, profile, ledger }: ReplyDependencies) {
+export function createReplyActivities({ outbox, provider, profile, ledger, client }: ReplyDependencies) {
+  /**
+   * Why the reply is no longer true, asked of its actor before a retry calls the provider again. An actor that cannot
+   * answer (busy, or older than the query) leaves the reply as decided: a confirmation is never dropped on a guess.
+   */
+  async function noLongerTrue(request: SendReplyRequest): Promise<string | null> {
+    const { attempt, workflowExecution } = Context.current().info;
+    if (!request.recheck || attempt === 1 || !client || !workflowExecution) return null;
+    try {
+      const handle = client.workflow.getHandle(workflowExecution.workflowId, workflowExecution.runId);
+      return await client.connection.withDeadline(Date.now() + STALENESS_QUERY_TIMEOUT_MS, () => handle.query(replyStalenessQuery, request.idempotencyKey));
+    } catch (error) {
+      log.warn('reply sent as decided: its actor could not say whether it is still true', { contact: request.contact, error: String(error) });
+      return null;
+    }
+  }
+
   /**
    * §8: the confirmation itself is evidence; keyed by the reply, so the retry of a sent reply adds nothing. A ledger
    * that cannot be written now does not hold the reply up: the entry goes back to the actor, whose own ledger loop
@@ -85,6 +113,8 @@ export function createReplyActivities({ outbox, provider, profile, ledger }: Rep
         log.info('reply already sent by an earlier attempt', { contact: record.contact, kind: request.kind, providerMessageId: record.providerMessageId });
         return { outboundMessageId: record.id, providerMessageId: record.providerMessageId, alreadySent: true, ...(unrecordedEvidence ? { unrecordedEvidence } : {}) };
       }
+      const why = await noLongerTrue(request);
+      if (why !== null) throw ApplicationFailure.nonRetryable(why, REPLY_NO_LONGER_TRUE);
       await outbox.markSending(record.id);
       // The stored body is what goes out, so a retry sends the same text even if the profile changed meanwhile.
       const message = { idempotencyKey: request.idempotencyKey, to: record.contact, from: record.businessNumber, body: record.body };

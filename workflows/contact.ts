@@ -6,6 +6,7 @@
 import {
   ActivityFailure,
   ApplicationFailure,
+  TimeoutFailure,
   allHandlersFinished,
   condition,
   continueAsNew,
@@ -15,6 +16,7 @@ import {
   proxyLocalActivities,
   setCurrentDetails,
   setHandler,
+  sleep,
   upsertSearchAttributes,
   workflowInfo,
   type ActivityOptions,
@@ -32,6 +34,8 @@ import {
   stateText,
   type ContactState,
   type OptOutRecord,
+  type PendingReply,
+  replyStaleness,
 } from './domain/contact-state';
 import {
   classifyInbound,
@@ -39,6 +43,7 @@ import {
   intentFor,
   keywordSettingsChanges,
   keywordSettingsFrom,
+  normaliseInboundText,
   type InboundClassification,
   type KeywordSettings,
 } from './domain/keywords';
@@ -51,9 +56,11 @@ import {
   reserveSendRequestSchema,
   sendRefusedSchema,
   describeIssues,
+  MAX_MESSAGE_BODY_LENGTH,
   type CanSendResult,
   type InboundMessage,
   type OptOutSource,
+  type ProviderKeywordReplies,
 } from './domain/schemas';
 import {
   DEDUPE_WINDOW,
@@ -63,6 +70,7 @@ import {
   MAX_REVIEW_FLAGS,
   MAX_SEND_REFUSALS,
   MAX_SEND_RESERVATIONS,
+  REPLY_NO_LONGER_TRUE,
   type ReplyKind,
 } from './domain/settings';
 import { checkConsentEvidence, consentInputSchema } from './domain/consent-evidence';
@@ -76,6 +84,7 @@ import {
   recordConsentSignal,
   recordOptOutSignal,
   releaseSendSignal,
+  replyStalenessQuery,
   reserveSendUpdate,
   sendRefusedSignal,
   type ApplyOptOutResult,
@@ -116,8 +125,16 @@ export const REPLY_KEY_PER_CONTACT_PATCH = 'reply-key-per-contact';
  */
 export const ROTATE_WITH_QUEUED_WORK_PATCH = 'rotate-with-queued-work';
 
+/**
+ * The opt-out hardening (since corpus v5): a decided reply is checked again when its turn comes and withheld when no
+ * longer true; a reply the provider keeps failing gives its turn back after a few minutes, so neither continue-as-new
+ * nor the replies behind it wait a day on it; a keyword the provider answered itself is not confirmed a second time.
+ * Read once per run: a run started before it keeps the old ways until its next continue-as-new.
+ */
+export const OPT_OUT_HARDENING_PATCH = 'opt-out-hardening';
+
 /** Error types the reply activity throws that retrying cannot fix. */
-export const NON_RETRYABLE_REPLY_ERRORS = ['RecipientOptedOut', 'ProviderRejected'];
+export const NON_RETRYABLE_REPLY_ERRORS = ['RecipientOptedOut', 'ProviderRejected', REPLY_NO_LONGER_TRUE];
 
 /** Replies go to the provider within seconds; a provider outage is retried for a day, then recorded as failed. */
 const REPLY_ACTIVITY_OPTIONS: ActivityOptions = {
@@ -126,6 +143,21 @@ const REPLY_ACTIVITY_OPTIONS: ActivityOptions = {
   retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '5m', nonRetryableErrorTypes: NON_RETRYABLE_REPLY_ERRORS },
 };
 const replyActivities = proxyActivities<ReplyActivities>(REPLY_ACTIVITY_OPTIONS);
+/**
+ * Since the hardening, one call retries for a minute; after that the reply waits at the head of its queue on a
+ * durable timer (REPLY_RETRY_DELAYS_MS) while the actor may rotate, and is tried again, up to a day after it was decided.
+ * A call in flight is never cancelled for a rotation (an attempt at the provider could land after the next run sent it
+ * again), so a failing reply holds continue-as-new for at most this minute.
+ */
+const HARDENED_REPLY_ACTIVITY_OPTIONS: ActivityOptions = {
+  ...REPLY_ACTIVITY_OPTIONS,
+  scheduleToCloseTimeout: '1m',
+  retry: { ...REPLY_ACTIVITY_OPTIONS.retry, maximumInterval: '30s' },
+};
+/** The waits between two calls of a reply the provider keeps failing: 10 s, 30 s, 1 min, then every 5 min. */
+export const REPLY_RETRY_DELAYS_MS = [10_000, 30_000, 60_000, 300_000];
+/** A reply not sent a day after it was decided is recorded as failed (as the 24-hour schedule-to-close did before). */
+const REPLY_GIVE_UP_AFTER_MS = 24 * 60 * 60 * 1000;
 
 /**
  * Ledger appends and the opt-out list read are short Postgres calls: local activities, no task-queue round trip.
@@ -146,6 +178,8 @@ const rotationLedgerActivities = proxyLocalActivities<LedgerActivities>({
   startToCloseTimeout: '5s',
   retry: { initialInterval: '200ms', maximumAttempts: 2 },
 });
+/** How long an operator's opt-out waits for its list row before it answers anyway (in force, not yet listed). */
+const OPT_OUT_LISTING_WAIT = '10s';
 /** One append carries at most this many entries (a burst of signals between two flushes). */
 const LEDGER_BATCH = 100;
 
@@ -168,6 +202,8 @@ export class ContactActor {
     seeded: boolean,
     /** how many message ids are remembered: the runs of corpus v1 and v2 keep their 500, so they replay exactly */
     private readonly dedupeWindow: number = DEDUPE_WINDOW,
+    /** OPT_OUT_HARDENING_PATCH: read once per run */
+    readonly hardened: boolean = false,
   ) {
     this.seeded = seeded;
   }
@@ -195,11 +231,11 @@ export class ContactActor {
       case 'revocation':
         return this.optOutByText(message, 'revocation', classification);
       case 'resubscribe':
-        return this.resubscribe(message);
+        return this.resubscribe(message, classification);
       case 'help':
         this.state.counts.helpRequests += 1;
         this.record('help_requested', message.receivedAt, message.to, null, this.readAs(message, classification));
-        return this.queueReply('help', message);
+        return this.reply('help', message, classification);
       case 'needs_review':
         return this.flagForReview(message, classification.matched);
       case 'message':
@@ -390,7 +426,7 @@ export class ContactActor {
           source,
           at: message.receivedAt,
           businessNumber: message.to,
-          text: message.body,
+          text: evidenceText(message.body),
           messageId: message.messageId,
           recordedBy: null,
           reference: null,
@@ -403,7 +439,7 @@ export class ContactActor {
     // consent-rules.md §3: exactly one confirmation per opt-out, on the thread the STOP came in on.
     if (!this.state.optOutConfirmed) {
       this.state.optOutConfirmed = true;
-      this.queueReply('opt_out_confirmation', message);
+      this.reply('opt_out_confirmation', message, classification);
     }
   }
 
@@ -418,9 +454,10 @@ export class ContactActor {
     this.publish();
   }
 
-  private resubscribe(message: InboundMessage): void {
+  private resubscribe(message: InboundMessage, classification: InboundClassification): void {
     this.consentActSeen = true;
     if (this.state.optedOut && this.state.optOut) {
+      // The channel (and API key name) that delivered it is in the evidence: only the contact lifts an opt-out.
       this.record('resubscribe', message.receivedAt, message.to, null, { ...inboundEvidence(message), endedOptOut: this.state.optOut });
       this.state.pastOptOuts = [
         ...this.state.pastOptOuts,
@@ -438,7 +475,32 @@ export class ContactActor {
       this.publish();
     }
     // A START from a subscribed contact changes nothing and is answered once with the same text.
-    this.queueReply('resubscribe_confirmation', message);
+    this.reply('resubscribe_confirmation', message, classification);
+  }
+
+  /**
+   * A reply the provider already sent (it answers its own keywords, and says so with the text) is recorded as the
+   * provider's, not sent again; any other is queued. Only the keyword as the provider knows it (the whole text, or
+   * Twilio's OptOutType) is its to answer: a revocation in other words, or a language it lacks, is confirmed here.
+   */
+  private reply(kind: ReplyKind, message: InboundMessage, classification: InboundClassification): void {
+    const answeredBy = this.hardened ? providerAnswered(kind, message, classification) : null;
+    if (answeredBy === null) return this.queueReply(kind, message);
+    this.record('provider_replied', message.receivedAt, message.to, kind, {
+      provider: answeredBy.provider,
+      inboundMessageId: message.messageId,
+      ...(answeredBy.optOutType !== null ? { optOutType: answeredBy.optOutType } : {}),
+    });
+  }
+
+  /** A reply whose turn came after it stopped being true: not sent, and the ledger says why. */
+  replyWithheld(reply: PendingReply, why: string): void {
+    this.state.counts.repliesWithheld += 1;
+    this.record('reply_withheld', new Date().toISOString(), reply.businessNumber, reply.kind, {
+      idempotencyKey: reply.idempotencyKey,
+      inboundMessageId: reply.inboundMessageId,
+      why,
+    });
   }
 
   private flagForReview(message: InboundMessage, matched: string | null): void {
@@ -481,6 +543,9 @@ export class ContactActor {
         : `reply:${kind}:${message.messageId}`,
       businessNumber: message.to,
       inboundMessageId: message.messageId,
+      ...(this.hardened
+        ? { optedOutWhenDecided: this.state.optedOut, decidedAt: new Date().toISOString() }
+        : {}),
     });
   }
 
@@ -546,11 +611,44 @@ export function isStateLoading(error: unknown): boolean {
 /** What an inbound text leaves as evidence: the text as stored, and what arrived when it had to be changed. */
 function inboundEvidence(message: InboundMessage): Record<string, unknown> {
   return {
-    text: message.body,
+    // A text longer than any SMS (it was classified whole) is kept to its first 1,600 characters, with its length.
+    text: evidenceText(message.body),
     messageId: message.messageId,
+    ...(message.body.length > MAX_MESSAGE_BODY_LENGTH ? { textLength: message.body.length } : {}),
+    ...(message.bodyTruncatedFrom !== undefined ? { textTruncatedAtEdgeFrom: message.bodyTruncatedFrom } : {}),
+    ...(message.unverifiedNumber ? { unverifiedNumber: true } : {}),
+    ...(message.channel !== undefined ? { channel: message.channel } : {}),
     ...(message.originalBody ? { originalText: message.originalBody } : {}),
     ...(message.receivedAtClaimed !== undefined ? { receivedAtClaimed: message.receivedAtClaimed } : {}),
   };
+}
+
+/** What the ledger keeps of a text: all of any real SMS (1,600 characters), never more. */
+function evidenceText(body: string): string {
+  return body.length > MAX_MESSAGE_BODY_LENGTH ? body.slice(0, MAX_MESSAGE_BODY_LENGTH) : body;
+}
+
+/** A reply call that failed for want of time (timed out, or its next retry would not fit), not for good. */
+function retryable(error: unknown): boolean {
+  if (!(error instanceof ActivityFailure)) return false;
+  const cause = error.cause;
+  if (cause instanceof TimeoutFailure) return true;
+  return cause instanceof ApplicationFailure && !cause.nonRetryable && !NON_RETRYABLE_REPLY_ERRORS.includes(cause.type ?? '');
+}
+
+/** A reply still unsent a day after it was decided (a reply carried from before the hardening: a day from now). */
+function replyExpired(reply: PendingReply): boolean {
+  reply.decidedAt ??= new Date().toISOString();
+  return Date.now() - Date.parse(reply.decidedAt) >= REPLY_GIVE_UP_AFTER_MS;
+}
+
+/** The provider, when the deployment says it answers this kind of keyword itself and this text is one it answers. */
+function providerAnswered(kind: ReplyKind, message: InboundMessage, classification: InboundClassification): ProviderKeywordReplies | null {
+  const replies = message.providerReplies;
+  if (replies === undefined) return null;
+  const { keywords, optOutType } = { opt_out_confirmation: { keywords: replies.optOut, optOutType: 'STOP' }, resubscribe_confirmation: { keywords: replies.resubscribe, optOutType: 'START' }, help: { keywords: replies.help, optOutType: 'HELP' } }[kind];
+  if (replies.optOutType !== null) return replies.optOutType === optOutType ? replies : null;
+  return keywords.some((keyword) => normaliseInboundText(keyword) === classification.normalised) ? replies : null;
 }
 
 function summarise(error: Parameters<typeof describeIssues>[0]): string {
@@ -561,9 +659,10 @@ export async function contactWorkflow(input: ContactWorkflowInput): Promise<void
   const settings = input.settings ?? {};
   const firstRun = input.state === undefined;
   const rotateWithQueuedWork = patched(ROTATE_WITH_QUEUED_WORK_PATCH);
+  const hardened = patched(OPT_OUT_HARDENING_PATCH);
   // A state carried from an older version gets a typed default for every field it lacks, and the current bounds.
   const state: ContactState = settleContactState(input.phone, input.state);
-  const actor = new ContactActor(state, settings.keywords, !firstRun, rotateWithQueuedWork ? DEDUPE_WINDOW : LEGACY_DEDUPE_WINDOW);
+  const actor = new ContactActor(state, settings.keywords, !firstRun, rotateWithQueuedWork ? DEDUPE_WINDOW : LEGACY_DEDUPE_WINDOW, hardened);
   // Messages handled in this run: a count replay reproduces exactly, unlike the history length read between two
   // local activities of one task (rotating on that failed a live actor's replay in a first try).
   let handledThisRun = 0;
@@ -590,13 +689,29 @@ export async function contactWorkflow(input: ContactWorkflowInput): Promise<void
   );
   setHandler(contactStateQuery, () => state);
   setHandler(canSendQuery, (request) => actor.canSend(request));
+  // Asked by a retry of the reply activity before it calls the provider again: is the reply still true?
+  setHandler(replyStalenessQuery, (idempotencyKey) => {
+    const pending = state.pendingReplies.find((reply) => reply.idempotencyKey === idempotencyKey);
+    return pending === undefined ? 'the reply is no longer pending' : replyStaleness(pending, state);
+  });
   setHandler(
     applyOptOutUpdate,
     async (record) => {
       await condition(() => actor.seeded);
-      return actor.applyOptOut(record);
+      const result = actor.applyOptOut(record);
+      if (!hardened) return result;
+      // Answered once the opt-out is in force here and, unless the database is down, on the opt-out list too.
+      const unlisted = () => state.pendingLedger.some((entry) => entry.event === 'opt_out');
+      const listed = !unlisted() || (await condition(() => !unlisted(), OPT_OUT_LISTING_WAIT));
+      return { ...result, listed };
     },
-    { validator: (record) => void recordOptOutSchema.parse(record) },
+    {
+      // A malformed opt-out fails to its caller, naming the field and why; nothing reaches the history.
+      validator: (record) => {
+        const parsed = recordOptOutSchema.safeParse(record);
+        if (!parsed.success) throw new Error(`invalid opt-out: ${summarise(parsed.error)}`);
+      },
+    },
   );
   actor.publish();
 
@@ -618,21 +733,59 @@ export async function contactWorkflow(input: ContactWorkflowInput): Promise<void
     }
   };
 
+  // Since the hardening, a reply the provider keeps failing rests between calls: `working` does not count it then, so
+  // the history may rotate (carrying it), and `idle` does not wait for it.
+  let replyResting = false;
+  let replyCalls = 0;
+  const restReply = async () => {
+    replyResting = true;
+    working -= 1;
+    await sleep(REPLY_RETRY_DELAYS_MS[Math.min(replyCalls, REPLY_RETRY_DELAYS_MS.length) - 1]!);
+    working += 1;
+    replyResting = false;
+  };
+
   // Replies go out in the order they were decided, each exactly once (idempotency key from the inbound id).
   const sendPendingReplies = async () => {
     while (state.pendingReplies.length > 0 && !holdForRotation()) {
       const pending = state.pendingReplies[0]!;
-      const reply: SendReplyRequest = { ...pending, contact: state.phone };
+      const reply: SendReplyRequest = {
+        kind: pending.kind,
+        idempotencyKey: pending.idempotencyKey,
+        businessNumber: pending.businessNumber,
+        inboundMessageId: pending.inboundMessageId,
+        contact: state.phone,
+      };
+      const stale = hardened ? replyStaleness(pending, state) : null;
+      if (stale !== null) {
+        actor.replyWithheld(pending, stale);
+        state.pendingReplies.shift();
+        continue;
+      }
+      const options = { ...(hardened ? HARDENED_REPLY_ACTIVITY_OPTIONS : REPLY_ACTIVITY_OPTIONS), summary: `${REPLY_LABELS[reply.kind]} to ${state.phone} from ${reply.businessNumber}` };
       try {
-        const sent = await replyActivities.sendReply.executeWithOptions(
-          { ...REPLY_ACTIVITY_OPTIONS, summary: `${REPLY_LABELS[reply.kind]} to ${state.phone} from ${reply.businessNumber}` },
-          [reply],
-        );
+        const sent = await replyActivities.sendReply.executeWithOptions(options, [hardened ? { ...reply, recheck: true } : reply]);
         if (sent.unrecordedEvidence) state.pendingLedger.push(sent.unrecordedEvidence);
         actor.replyDelivered();
       } catch (error) {
+        const cause = error instanceof ActivityFailure ? error.cause : undefined;
+        if (hardened && cause instanceof ApplicationFailure && cause.type === REPLY_NO_LONGER_TRUE) {
+          // A retry of the reply asked this actor first (replyStalenessQuery): a STOP or START meanwhile made it untrue.
+          actor.replyWithheld(pending, cause.message);
+          replyCalls = 0;
+          state.pendingReplies.shift();
+          continue;
+        }
+        if (hardened && retryable(error) && !replyExpired(pending)) {
+          // Still failing after a call's minute (its retries ran out of time): the reply keeps its place and its turn comes again after a rest
+          // (checked again then: a STOP meanwhile may have made it untrue).
+          replyCalls += 1;
+          await restReply();
+          continue;
+        }
         actor.replyFailed(error, reply);
       }
+      replyCalls = 0;
       state.pendingReplies.shift();
     }
   };
@@ -659,7 +812,7 @@ export async function contactWorkflow(input: ContactWorkflowInput): Promise<void
     });
   }
 
-  const idle = () => state.pendingReplies.length === 0 && state.pendingLedger.length === 0;
+  const idle = () => (state.pendingReplies.length === 0 || replyResting) && state.pendingLedger.length === 0;
   await condition(
     () =>
       loopFailure !== undefined ||

@@ -35,8 +35,15 @@ export const canSendQuery = defineQuery<CanSendResult, [CanSendRequestInput]>('c
 export interface ApplyOptOutResult {
   outcome: 'opted_out' | 'already_opted_out';
   optOut: OptOutRecord;
+  /** since the opt-out hardening: whether it was on the opt-out list when the update answered (false: the database was down) */
+  listed?: boolean;
 }
 /** `recordOptOut` that answers: the suppression import uses it to count opted-out vs already opted-out exactly. */
+/**
+ * Why a pending reply is no longer true (a STOP after the HELP it answers), or null: asked by a retry of the reply
+ * activity before it calls the provider again. Absent on actors older than the opt-out hardening (the query fails).
+ */
+export const replyStalenessQuery = defineQuery<string | null, [string]>('replyStaleness');
 export const applyOptOutUpdate = defineUpdate<ApplyOptOutResult, [RecordOptOutInput]>('applyOptOut');
 
 /** A suppression import's counts so far (rows read, opted out, already opted out, duplicates, invalid). */

@@ -88,6 +88,12 @@ describe('GET /v1/contacts/:phone', () => {
     const contact = uniquePhone();
     const business = uniquePhone();
     await postInbound({ messageId: `SM-help-${contact}`, from: contact, to: business, body: 'HELP' });
+    // Answered before the STOP: a HELP answer whose turn comes after a STOP is withheld (opt-out-hardening.test.ts).
+    await waitFor(
+      async () => (await api.inject({ url: `/v1/contacts/${encodeURIComponent(contact)}/messages` })).json().messages as { status: string }[],
+      (rows) => rows.length === 1 && rows[0]!.status === 'sent',
+      { what: 'the HELP answer' },
+    );
     await postInbound({ messageId: `SM-stop-${contact}`, from: contact, to: business, body: 'STOP' });
     const messages = await waitFor(
       async () => (await api.inject({ url: `/v1/contacts/${encodeURIComponent(contact)}/messages` })).json().messages as { kind: string; body: string; status: string }[],

@@ -20,7 +20,7 @@ it('state, pending replies and the dedupe list survive continue-as-new, and no s
   await harness.consent.handleInbound(inboundText(contact, business, 'Hello there', 'SM-can-0'));
   const firstRunId = (await handle.describe()).runId;
 
-  // 60 texts, fired 29 at a time without waiting: ordinary messages and a HELP, then a STOP, then 30 more.
+  // 60 texts, fired 29 at a time without waiting: ordinary messages and a HELP, then (once HELP is answered) a STOP, then 30 more.
   const burst = (from: number, to: number) =>
     Promise.all(
       Array.from({ length: to - from + 1 }, (_, k) => from + k).map((i) =>
@@ -28,6 +28,8 @@ it('state, pending replies and the dedupe list survive continue-as-new, and no s
       ),
     );
   await burst(1, 29);
+  // The HELP is answered before the STOP: an answer whose turn came after the STOP would be withheld, as no longer true.
+  await waitFor(() => outboundFor(harness.pool, contact), (rows) => rows.some((row) => row.kind === 'help'), { what: 'the HELP answer' });
   await harness.consent.handleInbound(inboundText(contact, business, 'STOP', 'SM-can-30'));
   await burst(31, 60);
 

@@ -116,6 +116,8 @@ describe('poison inbound texts over HTTP', () => {
   it('a HELP with a NUL character is answered, and a STOP after it too', async () => {
     const [contact, business] = [uniquePhone(), uniquePhone()];
     expect((await api.inject({ method: 'POST', url: '/v1/inbound', payload: inboundText(contact, business, 'HELP\u0000') })).statusCode).toBe(202);
+    // Answered before the STOP arrives: a HELP answer whose turn comes after a STOP is withheld, as no longer true.
+    await waitFor(() => outboundFor(harness.pool, contact), (rows) => rows.some((row) => row.kind === 'help' && row.status === 'sent'), { what: 'the HELP answer' });
     expect((await api.inject({ method: 'POST', url: '/v1/inbound', payload: inboundText(contact, business, 'STOP') })).statusCode).toBe(202);
     await expectStopSettled(contact);
     expect((await outboundFor(harness.pool, contact)).filter((row) => row.kind === 'help' && row.status === 'sent')).toHaveLength(1);

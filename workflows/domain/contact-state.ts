@@ -81,6 +81,26 @@ export interface PendingReply {
   idempotencyKey: string;
   businessNumber: string;
   inboundMessageId: string;
+  /**
+   * Since the opt-out hardening: whether the contact was opted out when the reply was decided, and when that was.
+   * When the reply's turn comes, a later STOP can make it no longer true (replyStaleness). Absent on older replies.
+   */
+  optedOutWhenDecided?: boolean;
+  /** a reply still not sent a day after it was decided is given up as failed */
+  decidedAt?: string;
+}
+
+/**
+ * Why a reply is no longer true when its turn comes, or null when it still is. Only the opt-out confirmation may reach
+ * a contact who opted out after the reply was decided: it is owed for every opt-out (consent-rules.md §3), and a START
+ * that followed it has its own confirmation, after it. A re-subscribe confirmation never reaches an opted-out contact;
+ * a HELP answer is withheld when the contact opted out after asking (§3: HELP asked while opted out is answered).
+ */
+export function replyStaleness(reply: PendingReply, state: Pick<ContactState, 'optedOut'>): string | null {
+  if (!state.optedOut) return null;
+  if (reply.kind === 'resubscribe_confirmation') return 'the contact opted out after this re-subscribe';
+  if (reply.kind === 'help' && reply.optedOutWhenDecided === false) return 'the contact opted out after asking for HELP';
+  return null;
 }
 
 /** A business-initiated or conversational message the engine sent: first-message and frequency rules read these. */
@@ -130,6 +150,8 @@ export interface ContactCounts {
   reviewFlags: number;
   repliesSent: number;
   repliesFailed: number;
+  /** decided replies not sent because they were no longer true when their turn came (replyStaleness) */
+  repliesWithheld: number;
   /** signals whose payload failed validation: ignored, never applied */
   rejectedSignals: number;
   consentsRecorded: number;
@@ -198,6 +220,7 @@ export function emptyContactState(phone: string): ContactState {
       reviewFlags: 0,
       repliesSent: 0,
       repliesFailed: 0,
+      repliesWithheld: 0,
       rejectedSignals: 0,
       consentsRecorded: 0,
       consentsRefused: 0,

@@ -12,6 +12,10 @@ export const LEDGER_EVENTS = [
   'review_flagged',
   'reply_sent',
   'reply_failed',
+  /** a decided reply not sent because it was no longer true when its turn came (a STOP after the START it confirms) */
+  'reply_withheld',
+  /** the provider answered the keyword itself (Twilio, Telnyx): its confirmation is the one the contact got */
+  'provider_replied',
   'message_sent',
   'send_refused',
   'send_failed',

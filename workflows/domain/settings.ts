@@ -28,6 +28,9 @@ export const DEFAULT_ACCOUNT_PROFILE: AccountProfile = {
   programDescription: 'account notifications',
 };
 
+/** The reply activity's error when a retry finds its reply no longer true (the actor's replyStaleness query). */
+export const REPLY_NO_LONGER_TRUE = 'ReplyNoLongerTrue';
+
 export const REPLY_KINDS = ['opt_out_confirmation', 'resubscribe_confirmation', 'help'] as const;
 export type ReplyKind = (typeof REPLY_KINDS)[number];
 
