@@ -162,6 +162,13 @@ const environmentSchema = z.object({
   TWILIO_MESSAGING_SERVICE_SID: optionalString,
   TWILIO_STATUS_CALLBACK_URL: optionalString,
   TELNYX_PUBLIC_KEY: z.preprocess(emptyAsUndefined, telnyxPublicKeySchema.optional()),
+  /**
+   * Who answers STOP, START and HELP that arrive through a provider's webhook (client/http/webhooks/keyword-replies.ts):
+   * `engine` (the default) confirms every one itself; the others say the provider already did, as its own keyword
+   * handling is set up, so the engine records the provider's confirmation and sends none of its own for those.
+   */
+  TWILIO_KEYWORD_REPLIES: z.enum(['engine', 'twilio-default', 'advanced-opt-out']).default('engine'),
+  TELNYX_KEYWORD_REPLIES: z.enum(['engine', 'telnyx-default']).default('engine'),
   KEYWORD_MODE: z.enum(['phrases', 'strict']).default('phrases'),
   KEYWORD_LANGUAGES: commaList.pipe(z.array(z.enum(['es', 'fr']))),
   OPT_OUT_KEYWORDS: commaList,

@@ -4,8 +4,10 @@
  */
 import { randomUUID } from 'node:crypto';
 import {
+  WithStartWorkflowOperation,
   WorkflowExecutionAlreadyStartedError,
   WorkflowNotFoundError,
+  WorkflowUpdateFailedError,
   type Client,
   type WorkflowHandle,
 } from '@temporalio/client';
@@ -27,7 +29,7 @@ import { parseFrequency } from '../workflows/domain/disclosures';
 import { sendMessageWorkflow, type SendMessageResult } from '../workflows/send';
 import { contactWorkflow, isStateLoading, type ContactWorkflowSettings } from '../workflows/contact';
 import { evaluateSend } from '../workflows/domain/consent-rules';
-import { emptyContactState, type ContactState } from '../workflows/domain/contact-state';
+import { emptyContactState, type ContactState, type OptOutRecord } from '../workflows/domain/contact-state';
 import {
   classifyInbound,
   DEFAULT_KEYWORD_SETTINGS,
@@ -47,12 +49,14 @@ import {
   type SendRefusalCode,
 } from '../workflows/domain/schemas';
 import {
+  applyOptOutUpdate,
   canSendQuery,
   contactStateQuery,
   inboundMessageSignal,
   recordConsentSignal,
   recordOptOutSignal,
   suppressionImportProgressQuery,
+  type ApplyOptOutResult,
 } from '../workflows/messages';
 import { actorSettings, contactStartOptions, contactWorkflowId } from '../workflows/contact-start';
 import { edgeSchemas, type EdgeSchemas } from './schemas';
@@ -85,6 +89,8 @@ export interface ConsentClientOptions {
   queryTimeoutMs?: number;
   /** how long sendMessage waits for a decision before refusing with STATE_UNAVAILABLE; default 30 s */
   sendDecisionTimeoutMs?: number;
+  /** how long recordOptOut waits for the actor to answer before it queues the opt-out as a signal; default 20 s */
+  optOutTimeoutMs?: number;
 }
 
 export type SendMessageAnswer = SendMessageResult & { idempotencyKey: string; workflowId: string };
@@ -129,6 +135,20 @@ export interface InboundDelivery {
 }
 
 const STATE_LOADING_RETRY_MS = 20;
+/** How long an opt-out waits for its actor to put it in force (and on the list, which it waits up to 10 s for). */
+const DEFAULT_OPT_OUT_TIMEOUT_MS = 20_000;
+
+/** What recording an operator's opt-out did: `in_force` once the actor applied it; `accepted` when it was queued durably. */
+export interface OptOutRecorded {
+  contact: string;
+  workflowId: string;
+  status: 'in_force' | 'accepted';
+  /** `opted_out`: this record is the opt-out in force; `already_opted_out`: an earlier one is, and stays (add-only) */
+  outcome: ApplyOptOutResult['outcome'] | null;
+  optOut: OptOutRecord | null;
+  /** whether the opt-out list already had it when the actor answered (null: not known) */
+  listed: boolean | null;
+}
 
 export { contactWorkflowId };
 
@@ -166,17 +186,39 @@ export class ConsentClient {
     return { contact: message.from, workflowId, message, classification };
   }
 
-  /** Adds an opt-out received by another channel (operator, import, carrier). There is no call that removes one. */
-  async recordOptOut(phone: string, input: z.input<EdgeSchemas['recordOptOut']>): Promise<{ contact: string; workflowId: string }> {
+  /**
+   * Adds an opt-out received by another channel (operator, import, carrier). There is no call that removes one.
+   * It answers once the opt-out is in force in the contact's actor (an update, starting the actor if need be), and says
+   * whether it is on the opt-out list yet. When the actor cannot answer in time (no worker, Temporal slow), the
+   * opt-out is never dropped: it goes in as a durable signal instead, and the answer says it is accepted, not in force.
+   */
+  async recordOptOut(phone: string, input: z.input<EdgeSchemas['recordOptOut']>): Promise<OptOutRecorded> {
     const contact = parse(this.schemas.phone, phone, 'phone');
     const parsed = parse(this.schemas.recordOptOut, input);
     const record: RecordOptOut = { ...parsed, at: parsed.at ?? new Date().toISOString() };
-    const workflowId = await this.signalContact(contact, recordOptOutSignal.name, record);
-    return { contact, workflowId };
+    const { client, taskQueue, workflowSettings, optOutTimeoutMs = DEFAULT_OPT_OUT_TIMEOUT_MS } = this.options;
+    const workflowId = contactWorkflowId(contact);
+    try {
+      const applied = await client.connection.withDeadline(Date.now() + optOutTimeoutMs, () =>
+        client.workflow.executeUpdateWithStart(applyOptOutUpdate, {
+          args: [record],
+          startWorkflowOperation: new WithStartWorkflowOperation(contactWorkflow, {
+            ...contactStartOptions(contact, taskQueue, workflowSettings),
+            workflowIdConflictPolicy: 'USE_EXISTING',
+          }),
+        }),
+      );
+      return { contact, workflowId, status: 'in_force', outcome: applied.outcome, optOut: applied.optOut, listed: applied.listed ?? null };
+    } catch (error) {
+      // The actor's validator refused it: the same schema as the edge's, so this is a record changed in between.
+      if (error instanceof WorkflowUpdateFailedError) throw new InvalidInputError([{ field: '(body)', message: error.cause?.message ?? error.message }]);
+      await this.signalContact(contact, recordOptOutSignal.name, record);
+      return { contact, workflowId, status: 'accepted', outcome: null, optOut: null, listed: null };
+    }
   }
 
   /** An operator records an opt-out received by another channel (FCC: "any reasonable means"). Add-only. */
-  async addOptOut(input: z.input<EdgeSchemas['addOptOut']>): Promise<{ contact: string; workflowId: string }> {
+  async addOptOut(input: z.input<EdgeSchemas['addOptOut']>): Promise<OptOutRecorded> {
     const { phone, ...record } = parse(this.schemas.addOptOut, input);
     return this.recordOptOut(phone, { ...record, source: 'operator-recorded' });
   }

@@ -43,7 +43,6 @@ import {
   intentFor,
   keywordSettingsChanges,
   keywordSettingsFrom,
-  normaliseInboundText,
   type InboundClassification,
   type KeywordSettings,
 } from './domain/keywords';
@@ -484,7 +483,7 @@ export class ContactActor {
    * Twilio's OptOutType) is its to answer: a revocation in other words, or a language it lacks, is confirmed here.
    */
   private reply(kind: ReplyKind, message: InboundMessage, classification: InboundClassification): void {
-    const answeredBy = this.hardened ? providerAnswered(kind, message, classification) : null;
+    const answeredBy = this.hardened ? providerAnswered(kind, message) : null;
     if (answeredBy === null) return this.queueReply(kind, message);
     this.record('provider_replied', message.receivedAt, message.to, kind, {
       provider: answeredBy.provider,
@@ -643,12 +642,14 @@ function replyExpired(reply: PendingReply): boolean {
 }
 
 /** The provider, when the deployment says it answers this kind of keyword itself and this text is one it answers. */
-function providerAnswered(kind: ReplyKind, message: InboundMessage, classification: InboundClassification): ProviderKeywordReplies | null {
+function providerAnswered(kind: ReplyKind, message: InboundMessage): ProviderKeywordReplies | null {
   const replies = message.providerReplies;
   if (replies === undefined) return null;
   const { keywords, optOutType } = { opt_out_confirmation: { keywords: replies.optOut, optOutType: 'STOP' }, resubscribe_confirmation: { keywords: replies.resubscribe, optOutType: 'START' }, help: { keywords: replies.help, optOutType: 'HELP' } }[kind];
   if (replies.optOutType !== null) return replies.optOutType === optOutType ? replies : null;
-  return keywords.some((keyword) => normaliseInboundText(keyword) === classification.normalised) ? replies : null;
+  // The provider matches the whole text, case aside (Twilio: "only single-word messages"): anything more, it left to us.
+  const text = message.body.trim().toUpperCase();
+  return keywords.some((keyword) => keyword.toUpperCase() === text) ? replies : null;
 }
 
 function summarise(error: Parameters<typeof describeIssues>[0]): string {

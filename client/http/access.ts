@@ -33,6 +33,7 @@ export function resolveApiAccess(env: Environment): ApiAccess {
     publicBaseUrl: env.PUBLIC_BASE_URL,
     twilioAuthToken: twilio ? env.TWILIO_AUTH_TOKEN : undefined,
     telnyxPublicKey: telnyx && env.TELNYX_PUBLIC_KEY ? telnyxPublicKey(env.TELNYX_PUBLIC_KEY) : undefined,
+    keywordReplies: { twilio: env.TWILIO_KEYWORD_REPLIES, telnyx: env.TELNYX_KEYWORD_REPLIES },
   };
   if (env.API_KEYS.length > 0) {
     return { host: env.HOST, apiKeys: env.API_KEYS, webhooks, warnings: env.API_KEYS.filter((key) => key.bare).map(bareKeyWarning) };

@@ -235,9 +235,11 @@ export function buildApiServer({ consent, client, pool, namespace, taskQueue, lo
     });
   });
 
-  app.post('/v1/opt-outs', { schema: { body: schemas.addOptOut } }, async (request, reply) =>
-    reply.status(202).send(await consent.addOptOut(request.body)),
-  );
+  /** 200 once the opt-out is in force (and says whether it is listed yet); 202 when it was queued durably instead. */
+  app.post('/v1/opt-outs', { schema: { body: schemas.addOptOut } }, async (request, reply) => {
+    const recorded = await consent.addOptOut(request.body);
+    return reply.status(recorded.status === 'in_force' ? 200 : 202).send(recorded);
+  });
 
   // §4: nothing removes an opt-out but the contact's own START. Say so rather than 404.
   app.route({

@@ -52,7 +52,9 @@ describe('the opt-out list', () => {
   it('an operator adds an opt-out received by phone call, with who recorded it; the contact gets no SMS', async () => {
     const contact = uniquePhone();
     const response = await addOptOut({ phone: contact, recordedBy: 'agent@acme.example', note: 'asked on a call to stop texts', reference: 'call-8812' });
-    expect(response.statusCode).toBe(202);
+    // Answered once in force in the actor and on the list, not merely queued.
+    expect(response.statusCode).toBe(200);
+    expect(response.json()).toMatchObject({ contact, status: 'in_force', outcome: 'opted_out', listed: true, optOut: { source: 'operator-recorded', reference: 'call-8812' } });
     expect(await listEntry(contact)).toMatchObject({ source: 'operator-recorded', businessNumber: null, recordedBy: 'agent@acme.example', note: 'asked on a call to stop texts', reference: 'call-8812' });
     expect(await harness.consent.canSend(contact, { from: uniquePhone(), type: 'conversational' })).toMatchObject({ code: 'OPTED_OUT' });
     const sent = await harness.pool.query('SELECT count(*)::int AS n FROM outbound_messages WHERE contact = $1', [contact]);

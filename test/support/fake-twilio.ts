@@ -33,6 +33,16 @@ export interface FakeTwilio {
   lookups: number;
   /** numbers that get error 21610 */
   optedOut: Set<string>;
+  /** every send the engine asked for, accepted or refused (a 21610 included), in order */
+  sendAttempts: { to: string; from: string; body: string }[];
+  /** the keyword replies Twilio itself sent (default filtering or Advanced Opt-Out), in order */
+  autoReplies: { to: string; from: string; body: string }[];
+  /**
+   * A text reaching Twilio from a contact, before Twilio calls the webhook: with `filtering` on, Twilio answers its
+   * own keywords as its docs say (a single word, case-insensitive: STOP…QUIT opt out, START/YES/UNSTOP opt in,
+   * HELP/INFO) and, with Advanced Opt-Out, names what it did in the webhook's OptOutType. Returns that OptOutType.
+   */
+  receiveText(text: { from: string; to: string; body: string }, filtering: 'off' | 'default' | 'advanced-opt-out'): 'STOP' | 'START' | 'HELP' | null;
   /** make the next N sends fail with HTTP 500, before Twilio takes the message */
   failNext(n: number): void;
   /** make the next N list reads fail with HTTP 500 */
@@ -45,6 +55,14 @@ export interface FakeTwilio {
   holdMs: number;
   close(): Promise<void>;
 }
+
+/** Twilio's default keyword filtering (help.twilio.com, "Twilio support for opt-out keywords (SMS STOP filtering)"). */
+const TWILIO_KEYWORDS = { optOut: ['STOP', 'STOPALL', 'UNSUBSCRIBE', 'CANCEL', 'END', 'QUIT', 'REVOKE', 'OPTOUT'], optIn: ['START', 'YES', 'UNSTOP'], help: ['HELP', 'INFO'] };
+const TWILIO_AUTO_REPLIES = {
+  STOP: 'You have successfully been unsubscribed. You will not receive any more messages from this number. Reply START to resubscribe.',
+  START: 'You have successfully been re-subscribed to messages from this number. Reply HELP for help. Reply STOP to unsubscribe.',
+  HELP: 'Reply STOP to unsubscribe. Msg&Data Rates May Apply.',
+};
 
 const MESSAGES_PATH = /^\/2010-04-01\/Accounts\/([^/]+)\/Messages\.json$/;
 /** Twilio's list default and maximum PageSize. */
@@ -77,6 +95,18 @@ export async function startFakeTwilio(): Promise<FakeTwilio> {
     requests: 0,
     lookups: 0,
     optedOut: new Set<string>(),
+    sendAttempts: [],
+    autoReplies: [],
+    receiveText({ from, to, body }, filtering) {
+      if (filtering === 'off') return null;
+      const word = body.trim().toUpperCase();
+      const kind = TWILIO_KEYWORDS.optOut.includes(word) ? 'STOP' : TWILIO_KEYWORDS.optIn.includes(word) ? 'START' : TWILIO_KEYWORDS.help.includes(word) ? 'HELP' : null;
+      if (kind === null) return null;
+      if (kind === 'STOP') fake.optedOut.add(from);
+      if (kind === 'START') fake.optedOut.delete(from);
+      fake.autoReplies.push({ to: from, from: to, body: TWILIO_AUTO_REPLIES[kind] });
+      return filtering === 'advanced-opt-out' ? kind : null;
+    },
     failNext(n: number) {
       failuresLeft = n;
     },
@@ -125,6 +155,7 @@ export async function startFakeTwilio(): Promise<FakeTwilio> {
     if (!to) return sendError(response, 400, 21604, "A 'To' phone number is required.");
     if (!from && !messagingServiceSid) return sendError(response, 400, 21603, "A 'From' phone number is required.");
     if (!body) return sendError(response, 400, 21602, 'Message body is required.');
+    fake.sendAttempts.push({ to, from, body });
     if (fake.optedOut.has(to)) return sendError(response, 400, 21610, 'Attempt to send to unsubscribed recipient');
 
     const message: FakeTwilioMessage = {

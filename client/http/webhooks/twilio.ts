@@ -47,6 +47,14 @@ function twilioInboundFormSchema(schemas: EdgeSchemas) {
     To: schemas.businessNumber,
     // A picture with no text arrives with an empty Body: still a message from the contact. A long one is cut, not refused.
     Body: inboundMessageFieldsSchema.shape.body.default(''),
+    // Advanced Opt-Out's word on what Twilio did with the text (STOP, START, HELP); anything else is no such word.
+    OptOutType: z
+      .string()
+      .optional()
+      .transform((value) => {
+        const type = value?.trim().toUpperCase();
+        return type === 'STOP' || type === 'START' || type === 'HELP' ? type : null;
+      }),
   });
 }
 
@@ -56,10 +64,10 @@ const twilioStatusFormSchema = z.object({
   ErrorCode: storableTextField({ max: 20 }).optional(),
 });
 
-/** Twilio's inbound text, read into the engine's; the edge stamps the time it accepted it. */
-export function twilioInboundText(params: URLSearchParams, schemas: EdgeSchemas, receivedAt = new Date()): InboundText {
+/** Twilio's inbound text, read into the engine's (the edge stamps the time it accepted it), and Advanced Opt-Out's OptOutType. */
+export function twilioInbound(params: URLSearchParams, schemas: EdgeSchemas, receivedAt = new Date()): { text: InboundText; optOutType: 'STOP' | 'START' | 'HELP' | null } {
   const form = readPayload(twilioInboundFormSchema(schemas), Object.fromEntries(params));
-  return { messageId: form.MessageSid, from: form.From, to: form.To, body: form.Body, receivedAt: receivedAt.toISOString() };
+  return { text: { messageId: form.MessageSid, from: form.From, to: form.To, body: form.Body, receivedAt: receivedAt.toISOString() }, optOutType: form.OptOutType };
 }
 
 export function twilioDeliveryStatus(params: URLSearchParams): DeliveryStatusUpdate {

@@ -9,13 +9,16 @@ import type { OutboundMessages } from '../../../activities/postgres/outbound-mes
 import type { ConsentClient } from '../../consent-client';
 import type { SignedRequest, WebhookVerifier } from './provider-webhook';
 import { createTelnyxVerifier, telnyxEvent } from './telnyx';
-import { createTwilioVerifier, EMPTY_TWIML, twilioDeliveryStatus, twilioInboundText } from './twilio';
+import { telnyxKeywordReplies, twilioKeywordReplies, type KeywordReplySettings } from './keyword-replies';
+import { createTwilioVerifier, EMPTY_TWIML, twilioDeliveryStatus, twilioInbound } from './twilio';
 
 export interface WebhookSettings {
   /** e.g. https://sms.example.com when a proxy stands in front: Twilio signs the URL it called, not ours */
   publicBaseUrl?: string;
   twilioAuthToken?: string;
   telnyxPublicKey?: KeyObject;
+  /** who answers the keywords arriving through each provider (TWILIO_KEYWORD_REPLIES, TELNYX_KEYWORD_REPLIES) */
+  keywordReplies?: KeywordReplySettings;
 }
 
 export interface WebhookDependencies {
@@ -48,7 +51,9 @@ export async function webhookRoutes(app: FastifyInstance, { consent, outbox, set
     const twilio = { preHandler: requireSignature(createTwilioVerifier(settings.twilioAuthToken)) };
 
     app.post('/webhooks/twilio', twilio, async (request, reply) => {
-      await consent.handleInbound(twilioInboundText(new URLSearchParams(rawBody(request)), consent.schemas), { channel: { kind: 'twilio-webhook', key: null } });
+      const { text, optOutType } = twilioInbound(new URLSearchParams(rawBody(request)), consent.schemas);
+      const providerReplies = twilioKeywordReplies(settings.keywordReplies?.twilio, text.to, optOutType);
+      await consent.handleInbound(text, { channel: { kind: 'twilio-webhook', key: null }, ...(providerReplies ? { providerReplies } : {}) });
       return reply.type('text/xml').send(EMPTY_TWIML);
     });
 
@@ -65,7 +70,8 @@ export async function webhookRoutes(app: FastifyInstance, { consent, outbox, set
     app.post('/webhooks/telnyx', telnyx, async (request, reply) => {
       const event = telnyxEvent(rawBody(request), consent.schemas);
       if (event.kind === 'inbound') {
-        const accepted = await consent.handleInbound(event.message, { channel: { kind: 'telnyx-webhook', key: null } });
+        const providerReplies = telnyxKeywordReplies(settings.keywordReplies?.telnyx);
+        const accepted = await consent.handleInbound(event.message, { channel: { kind: 'telnyx-webhook', key: null }, ...(providerReplies ? { providerReplies } : {}) });
         return reply.status(202).send({ accepted: accepted.message.messageId });
       }
       if (event.kind === 'delivery-status') return reply.status(200).send({ recorded: await outbox.recordDeliveryStatus(event.update) });
