@@ -177,6 +177,13 @@ const rotationLedgerActivities = proxyLocalActivities<LedgerActivities>({
   startToCloseTimeout: '5s',
   retry: { initialInterval: '200ms', maximumAttempts: 2 },
 });
+/**
+ * What each piece of a run's work adds to its history, rounded up, with its share of the workflow tasks around it: a
+ * signal or update (1–2 events, plus a task of 3 and the search attributes it may upsert), an activity (scheduled,
+ * started, closed, and a task), a timer, a local activity (its marker, and a task). The rotation counts these.
+ */
+const EVENTS_PER = { message: 5, activity: 6, timer: 5, localActivity: 4 };
+
 /** How long an operator's opt-out waits for its list row before it answers anyway (in force, not yet listed). */
 const OPT_OUT_LISTING_WAIT = '10s';
 /** One append carries at most this many entries (a burst of signals between two flushes). */
@@ -667,10 +674,18 @@ export async function contactWorkflow(input: ContactWorkflowInput): Promise<void
   // Messages handled in this run: a count replay reproduces exactly, unlike the history length read between two
   // local activities of one task (rotating on that failed a live actor's replay in a first try).
   let handledThisRun = 0;
+  // Since the hardening, the history's length as this run's own work counts it (EVENTS_PER), never read from the
+  // server: `historyLength` read between two local activities of one task differs on replay, and a rotation decided
+  // on it scheduled its last ledger appends where the replay did not ("Missing associated machine for LocalActivity").
+  let eventsThisRun = 0;
+  const spend = (events: number) => {
+    eventsThisRun += events;
+  };
   const counted =
     <A extends unknown[], R>(handle: (...args: A) => R) =>
     (...args: A): R => {
       handledThisRun += 1;
+      spend(EVENTS_PER.message);
       return handle(...args);
     };
   setHandler(inboundMessageSignal, counted((message) => actor.receiveInbound(message)));
@@ -703,7 +718,9 @@ export async function contactWorkflow(input: ContactWorkflowInput): Promise<void
       if (!hardened) return result;
       // Answered once the opt-out is in force here and, unless the database is down, on the opt-out list too.
       const unlisted = () => state.pendingLedger.some((entry) => entry.event === 'opt_out');
-      const listed = !unlisted() || (await condition(() => !unlisted(), OPT_OUT_LISTING_WAIT));
+      if (!unlisted()) return { ...result, listed: true };
+      spend(EVENTS_PER.timer);
+      const listed = await condition(() => !unlisted(), OPT_OUT_LISTING_WAIT);
       return { ...result, listed };
     },
     {
@@ -720,7 +737,9 @@ export async function contactWorkflow(input: ContactWorkflowInput): Promise<void
   if (firstRun) actor.restoreOptOut(input.listedOptOut !== undefined ? input.listedOptOut : await ledgerActivities.loadOptOut(state.phone));
 
   const continueAsNewAfter = settings.continueAsNewAfterEvents ?? DEFAULT_CONTINUE_AS_NEW_AFTER_EVENTS;
-  const rotationDue = () => workflowInfo().continueAsNewSuggested || workflowInfo().historyLength >= continueAsNewAfter;
+  const rotationDue = hardened
+    ? () => eventsThisRun >= continueAsNewAfter
+    : () => workflowInfo().continueAsNewSuggested || workflowInfo().historyLength >= continueAsNewAfter;
   // A run that has handled its share of messages (each one several events) rotates even if its queues never empty:
   // each loop finishes the piece of work it holds and takes no other, and the rest is carried in the state.
   const holdForRotation = () => rotateWithQueuedWork && handledThisRun >= Math.max(1, Math.floor(continueAsNewAfter / 4));
@@ -729,6 +748,7 @@ export async function contactWorkflow(input: ContactWorkflowInput): Promise<void
   const flushLedger = async () => {
     while (state.pendingLedger.length > 0 && !holdForRotation()) {
       const batch = state.pendingLedger.slice(0, LEDGER_BATCH);
+      spend(EVENTS_PER.localActivity);
       await ledgerActivities.appendLedgerEntries(batch);
       state.pendingLedger.splice(0, batch.length);
     }
@@ -741,6 +761,7 @@ export async function contactWorkflow(input: ContactWorkflowInput): Promise<void
   const restReply = async () => {
     replyResting = true;
     working -= 1;
+    spend(EVENTS_PER.timer);
     await sleep(REPLY_RETRY_DELAYS_MS[Math.min(replyCalls, REPLY_RETRY_DELAYS_MS.length) - 1]!);
     working += 1;
     replyResting = false;
@@ -765,6 +786,7 @@ export async function contactWorkflow(input: ContactWorkflowInput): Promise<void
       }
       const options = { ...(hardened ? HARDENED_REPLY_ACTIVITY_OPTIONS : REPLY_ACTIVITY_OPTIONS), summary: `${REPLY_LABELS[reply.kind]} to ${state.phone} from ${reply.businessNumber}` };
       try {
+        spend(EVENTS_PER.activity);
         const sent = await replyActivities.sendReply.executeWithOptions(options, [hardened ? { ...reply, recheck: true } : reply]);
         if (sent.unrecordedEvidence) state.pendingLedger.push(sent.unrecordedEvidence);
         actor.replyDelivered();
