@@ -129,8 +129,9 @@ describe('outcomes', () => {
     for (const from of [first, second]) {
       const times = sent.filter((message) => message.from_number === from).map((message) => message.created_at.getTime());
       expect(times).toHaveLength(4);
-      // Slots are 1/rate apart when each send begins; the gate's own latency moves each provider call a little.
-      expect(times.at(-1)! - times[0]!).toBeGreaterThanOrEqual(1200);
+      // Slots are 1/rate apart when each send begins (1,500 ms from the first to the fourth); the gate's own latency
+      // moves each provider call (seen: 1,178 ms on a loaded CI machine). Unpaced, the four go out within ~100 ms.
+      expect(times.at(-1)! - times[0]!).toBeGreaterThanOrEqual(1000);
     }
     expect(Date.now() - started).toBeGreaterThanOrEqual(1500);
   });
