@@ -228,7 +228,9 @@ export class ContactActor {
     }
     this.rememberMessageId(message.messageId);
     this.state.counts.inbound += 1;
-    const classification = classifyInbound(message.body, this.keywordSettings(message));
+    // Rules 2 (courtesy words, repeated keywords, phrases only where they revoke) since the hardening; a run from
+    // before it reads every text as it did then, so its history replays.
+    const classification = classifyInbound(message.body, this.keywordSettings(message), this.hardened ? 2 : 1);
     const intent = intentFor(classification, this.state.optedOut);
     this.state.lastInbound = { messageId: message.messageId, businessNumber: message.to, intent, receivedAt: message.receivedAt };
     switch (intent) {
