@@ -10,6 +10,7 @@ const LOAD_TESTS = [
   'test/fuzz/api-fuzz.test.ts',
   'test/workflows/bounded-state.test.ts',
   'test/workflows/stop-send-races.test.ts',
+  'test/workflows/provider-outage.test.ts',
 ];
 
 /** What every project shares; the global setup stays at the root, so one dev server and one database serve all. */
