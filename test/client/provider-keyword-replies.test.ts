@@ -62,11 +62,11 @@ async function throughTelnyx(mode: TelnyxKeywordReplies, contact: string, busine
   expect(response.statusCode).toBe(202);
 }
 
-/** Waits until the actor has read `inbound` texts and has no reply left to send, then counts what reached the contact. */
+/** Waits until the actor has read `inbound` texts and has no reply or ledger entry left, then counts what reached the contact. */
 async function textsReaching(contact: string, inbound: number) {
   const state = await waitFor(
     () => harness.consent.getContactState(contact),
-    (current) => current.counts.inbound >= inbound && current.pendingReplies.length === 0,
+    (current) => current.counts.inbound >= inbound && current.pendingReplies.length === 0 && current.pendingLedger.length === 0,
     { what: `${contact} to settle` },
   );
   const engine = twilio.messages.filter((message) => message.to === contact);
