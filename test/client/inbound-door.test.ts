@@ -4,14 +4,12 @@
  * actor through POST /v1/inbound and both webhooks, the contact is opted out, listed, and confirmed on the same thread.
  * What is not a number at all is still a 400 that names the field.
  */
-import { generateKeyPairSync, randomInt, randomUUID, sign, type KeyObject } from 'node:crypto';
+import { randomInt, randomUUID, type KeyObject } from 'node:crypto';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import type { FastifyInstance } from 'fastify';
-import { getExpectedTwilioSignature } from 'twilio/lib/webhooks/webhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { contactWorkflowId } from '../../client/consent-client';
 import { MAX_REQUEST_BODY_BYTES } from '../../client/http/server';
-import { telnyxPublicKey } from '../../client/http/webhooks/telnyx';
 import { EMPTY_TWIML } from '../../client/http/webhooks/twilio';
 import { edgeSchemas, isVerifiedNumber } from '../../client/schemas';
 import { contactStateQuery } from '../../workflows/messages';
@@ -26,20 +24,19 @@ import {
 } from '../../workflows/domain/schemas';
 import { OPT_OUT_CONFIRMATION_TEMPLATE } from '../../workflows/domain/settings';
 import { buildTestApi, startHarness, uniquePhone, waitFor, type Harness } from '../support/harness';
+import { PUBLIC_BASE_URL, postSignedTelnyx, postSignedTwilio, telnyxKeys, telnyxReceived } from '../support/signed-webhooks';
 
 const TWILIO_AUTH_TOKEN = `twilio-test-token-${randomUUID()}`;
-const PUBLIC_BASE_URL = 'https://sms.example.com';
 
 let harness: Harness;
 let api: FastifyInstance;
 let telnyxSigningKey: KeyObject;
 beforeAll(async () => {
   harness = await startHarness();
-  const { publicKey, privateKey } = generateKeyPairSync('ed25519');
-  telnyxSigningKey = privateKey;
-  const portalKey = publicKey.export({ format: 'der', type: 'spki' }).subarray(12).toString('base64');
+  const telnyx = telnyxKeys();
+  telnyxSigningKey = telnyx.signingKey;
   api = await buildTestApi(harness, harness.taskQueue, {
-    webhooks: { publicBaseUrl: PUBLIC_BASE_URL, twilioAuthToken: TWILIO_AUTH_TOKEN, telnyxPublicKey: telnyxPublicKey(portalKey) },
+    webhooks: { publicBaseUrl: PUBLIC_BASE_URL, twilioAuthToken: TWILIO_AUTH_TOKEN, telnyxPublicKey: telnyx.publicKey },
   });
 });
 afterAll(async () => {
@@ -73,13 +70,7 @@ async function postInbound(payload: Record<string, unknown>) {
 }
 
 async function postTwilio(form: Record<string, string>) {
-  const path = '/webhooks/twilio';
-  return api.inject({
-    method: 'POST',
-    url: path,
-    headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-twilio-signature': getExpectedTwilioSignature(TWILIO_AUTH_TOKEN, `${PUBLIC_BASE_URL}${path}`, form) },
-    payload: new URLSearchParams(form).toString(),
-  });
+  return postSignedTwilio(api, TWILIO_AUTH_TOKEN, form);
 }
 
 function twilioForm(from: string, to: string, body: string) {
@@ -88,21 +79,7 @@ function twilioForm(from: string, to: string, body: string) {
 }
 
 async function postTelnyx(from: string, to: string, text: string) {
-  const rawBody = JSON.stringify({
-    data: {
-      event_type: 'message.received',
-      id: randomUUID(),
-      payload: { id: randomUUID(), direction: 'inbound', type: 'SMS', from: { phone_number: from }, to: [{ phone_number: to, status: 'webhook_delivered' }], text },
-    },
-  });
-  const timestamp = Math.floor(Date.now() / 1000);
-  const signature = sign(null, Buffer.from(`${timestamp}|${rawBody}`), telnyxSigningKey).toString('base64');
-  return api.inject({
-    method: 'POST',
-    url: '/webhooks/telnyx',
-    headers: { 'content-type': 'application/json', 'telnyx-signature-ed25519': signature, 'telnyx-timestamp': String(timestamp) },
-    payload: rawBody,
-  });
+  return postSignedTelnyx(api, telnyxSigningKey, telnyxReceived(from, to, text));
 }
 
 /** Straight from the actor: the API's contact routes keep requiring a valid number, so an unverified one is read here. */
