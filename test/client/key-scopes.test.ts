@@ -157,6 +157,14 @@ describe('only the contact lifts an opt-out', () => {
     const start = await keyed.inject({ method: 'POST', url: '/v1/inbound', headers: bearer('inbound'), payload: inboundText(contact, business, 'START') });
     expect(start.statusCode).toBe(202);
     await waitFor(() => contactState(contact), (state) => !state.optedOut, { what: `${contact} to resubscribe` });
+    // The ledger says which channel and which key delivered the START (the key's name, never the key).
+    const resubscribe = await waitFor(
+      () => harness.pool.query<{ evidence: Record<string, unknown> }>("SELECT evidence FROM consent_ledger WHERE contact = $1 AND event = 'resubscribe'", [contact]),
+      (result) => result.rowCount === 1,
+      { what: 'the resubscribe ledger entry' },
+    );
+    expect(resubscribe.rows[0]!.evidence).toMatchObject({ channel: { kind: 'api', key: 'sms-gw' }, text: 'START' });
+    expect(JSON.stringify(resubscribe.rows[0]!.evidence)).not.toContain(SECRETS.inbound);
   });
 });
 
