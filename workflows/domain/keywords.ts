@@ -237,11 +237,9 @@ export function classifyInbound(
   return rules === 1 ? classifyInboundV1(text, settings) : classifyInboundV2(text, settings);
 }
 
-/** rules 1, unchanged since its first histories were written */
-function classifyInboundV1(text: string, settings: KeywordSettings): InboundClassification {
-  const normalised = normaliseInboundText(text);
-  const sets = keywordSetsFor(settings);
-  const classification = (intent: InboundIntent, matched: string | null): InboundClassification => ({
+/** How both versions of the rules state their answer for one normalised text. */
+function classifier(normalised: string, sets: NormalisedKeywordSets) {
+  return (intent: InboundIntent, matched: string | null): InboundClassification => ({
     intent,
     normalised,
     matched,
@@ -249,6 +247,13 @@ function classifyInboundV1(text: string, settings: KeywordSettings): InboundClas
     onlyWhenOptedOut:
       (intent === 'resubscribe' || intent === 'needs_review') && matched !== null && sets.onlyWhenOptedOut.includes(matched),
   });
+}
+
+/** rules 1, unchanged since its first histories were written */
+function classifyInboundV1(text: string, settings: KeywordSettings): InboundClassification {
+  const normalised = normaliseInboundText(text);
+  const sets = keywordSetsFor(settings);
+  const classification = classifier(normalised, sets);
 
   if (normalised === '') return classification('message', null);
 
@@ -765,14 +770,7 @@ function spelledOut(tokens: readonly string[]): string | null {
 function classifyInboundV2(text: string, settings: KeywordSettings): InboundClassification {
   const normalised = normaliseInboundText(text);
   const sets = keywordSetsFor(settings);
-  const classification = (intent: InboundIntent, matched: string | null): InboundClassification => ({
-    intent,
-    normalised,
-    matched,
-    // A YES in a longer message is flagged too, but only matters (like YES alone) for a contact who is opted out.
-    onlyWhenOptedOut:
-      (intent === 'resubscribe' || intent === 'needs_review') && matched !== null && sets.onlyWhenOptedOut.includes(matched),
-  });
+  const classification = classifier(normalised, sets);
 
   if (normalised === '') return classification('message', null);
   const tokens = normalised.split(' ');
