@@ -30,7 +30,7 @@ import { describeSchema, type Field, type Spec } from './zod-spec';
 const schemas = edgeSchemas('US');
 // Built from the same phone schema instance, so the spec reader knows its phone fields (as client/campaigns.ts builds them).
 const campaigns = campaignSchemas({ phone: schemas.phone, body: schemas.sendMessage.shape.body, program: schemas.sendMessage.shape.program });
-const describe = (schema: Parameters<typeof describeSchema>[0]) => describeSchema(schema, { phone: schemas.phone });
+const describe = (schema: Parameters<typeof describeSchema>[0]) => describeSchema(schema, { phone: [schemas.phone, schemas.inboundContact, schemas.businessNumber] });
 type ObjectSpec = Extract<Spec, { kind: 'object' }>;
 
 /** Each route's request shape, read from the schema the route validates with. */

@@ -34,8 +34,11 @@ const TIMESTAMP_FIELD = /(^at$|At$)/;
 const RANGE_FIELD = /^(from|to)$/;
 
 export interface DescribeOptions {
-  /** the edge's phone-number schema: fields built from it are phone numbers, whatever its internals */
-  phone: z.ZodType;
+  /**
+   * the edge's phone-number schemas (the strict one, and the inbound door's lenient contact and business number):
+   * fields built from any of them are phone numbers, whatever their internals
+   */
+  phone: z.ZodType | readonly z.ZodType[];
 }
 
 export function describeSchema(schema: z.ZodType, options: DescribeOptions, name = ''): Spec {
@@ -47,7 +50,7 @@ function describeField(schema: unknown, options: DescribeOptions, name: string):
   let nullable = false;
   let current = schema as ZodInternals;
   for (;;) {
-    if (current === (options.phone as unknown)) return { spec: phoneSpec(), optional, nullable };
+    if ((Array.isArray(options.phone) ? options.phone : [options.phone]).includes(current as unknown as z.ZodType)) return { spec: phoneSpec(), optional, nullable };
     const def = current._zod.def;
     if (def.type === 'optional' || def.type === 'default' || def.type === 'prefault') {
       optional = true;
