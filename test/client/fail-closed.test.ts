@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { ContactStateUnavailableError } from '../../client/consent-client';
+import { ConsentClient, ContactStateUnavailableError } from '../../client/consent-client';
 import { inboundText, outboundFor, startHarness, uniquePhone, waitFor, type Harness } from '../support/harness';
 
 let harness: Harness;
@@ -49,6 +49,25 @@ it('with the worker stopped, a send is refused with STATE_UNAVAILABLE and never 
     expect((await outboundFor(short.pool, contact)).map((m) => [m.kind, m.status, m.provider_message_id])).toEqual([['message', 'refused', null]]);
     const { rows } = await short.pool.query('SELECT count(*)::int AS n FROM sandbox_messages WHERE to_number = $1', [contact]);
     expect(rows[0].n).toBe(0);
+  } finally {
+    await short.stop();
+  }
+});
+
+it('with no worker running, an operator opt-out is accepted as a durable signal (status accepted, which POST /v1/opt-outs answers 202), and is in force once a worker starts', async () => {
+  const short = await startHarness({ worker: false });
+  try {
+    const consent = new ConsentClient({ client: short.client, taskQueue: short.taskQueue, pool: short.pool, optOutTimeoutMs: 2000 });
+    const contact = uniquePhone();
+    const recorded = await consent.addOptOut({ phone: contact, recordedBy: 'ops@acme.example', reference: 'call-77' });
+    // Never dropped, never claimed in force: no actor could answer within its 2 s.
+    expect(recorded).toMatchObject({ contact, status: 'accepted', outcome: null, listed: null });
+    await short.startWorker();
+    const state = await waitFor(() => short.consent.getContactState(contact), (s) => s.optedOut && s.pendingLedger.length === 0, { what: 'the queued opt-out in force' });
+    expect(state.optOut).toMatchObject({ source: 'operator-recorded', reference: 'call-77' });
+    expect(state.counts.optOuts).toBe(1);
+    const listed = await short.pool.query('SELECT source FROM opt_outs WHERE phone = $1', [contact]);
+    expect(listed.rows).toEqual([{ source: 'operator-recorded' }]);
   } finally {
     await short.stop();
   }
