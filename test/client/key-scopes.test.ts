@@ -1,13 +1,12 @@
-import { generateKeyPairSync, randomUUID, sign, type KeyObject } from 'node:crypto';
+import { randomUUID, type KeyObject } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
-import { getExpectedTwilioSignature } from 'twilio/lib/webhooks/webhooks';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { API_KEY_SCOPES, type ApiKeyScope } from '../../client/config';
 import { contactWorkflowId } from '../../client/consent-client';
 import { ROUTE_SCOPES, routeScope } from '../../client/http/api-keys';
 import { buildApiServer } from '../../client/http/server';
-import { telnyxPublicKey } from '../../client/http/webhooks/telnyx';
 import { buildTestApi, inboundText, startHarness, uniquePhone, waitFor, type Harness } from '../support/harness';
+import { PUBLIC_BASE_URL, postSignedTelnyx, postSignedTwilio, telnyxKeys, telnyxReceived, twilioInboundForm } from '../support/signed-webhooks';
 
 /** Every route each Fastify instance of this file registers, as "METHOD /pattern", seen by an onRoute hook added at its birth. */
 const routesOf = vi.hoisted(() => new WeakMap<object, string[]>());
@@ -31,7 +30,6 @@ const HOLDERS: Record<ApiKeyScope, string> = { inbound: 'sms-gw', send: 'crm', o
 const SECRETS = Object.fromEntries(API_KEY_SCOPES.map((scope) => [scope, `${scope}-secret-${randomUUID()}`])) as Record<ApiKeyScope, string>;
 const API_KEYS = API_KEY_SCOPES.map((scope) => `${HOLDERS[scope]}:${scope}:${SECRETS[scope]}`);
 const TWILIO_AUTH_TOKEN = `twilio-test-token-${randomUUID()}`;
-const PUBLIC_BASE_URL = 'https://sms.example.com';
 
 let harness: Harness;
 let telnyxSigningKey: KeyObject;
@@ -41,12 +39,11 @@ let keyed: FastifyInstance;
 let open: FastifyInstance;
 beforeAll(async () => {
   harness = await startHarness();
-  const { publicKey, privateKey } = generateKeyPairSync('ed25519');
-  telnyxSigningKey = privateKey;
-  const portalKey = publicKey.export({ format: 'der', type: 'spki' }).subarray(-32).toString('base64');
+  const telnyx = telnyxKeys();
+  telnyxSigningKey = telnyx.signingKey;
   keyed = await buildTestApi(harness, harness.taskQueue, {
     apiKeys: API_KEYS,
-    webhooks: { publicBaseUrl: PUBLIC_BASE_URL, twilioAuthToken: TWILIO_AUTH_TOKEN, telnyxPublicKey: telnyxPublicKey(portalKey) },
+    webhooks: { publicBaseUrl: PUBLIC_BASE_URL, twilioAuthToken: TWILIO_AUTH_TOKEN, telnyxPublicKey: telnyx.publicKey },
   });
   open = await buildTestApi(harness);
 });
@@ -191,36 +188,14 @@ describe('every inbound text carries the channel it came by', () => {
 
   it('the Twilio webhook', async () => {
     const contact = uniquePhone();
-    const form = { MessageSid: `SM${randomUUID().replaceAll('-', '')}`, From: contact, To: uniquePhone(), Body: 'HELLO' };
-    const response = await keyed.inject({
-      method: 'POST',
-      url: '/webhooks/twilio',
-      headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-twilio-signature': getExpectedTwilioSignature(TWILIO_AUTH_TOKEN, `${PUBLIC_BASE_URL}/webhooks/twilio`, form) },
-      payload: new URLSearchParams(form).toString(),
-    });
+    const response = await postSignedTwilio(keyed, TWILIO_AUTH_TOKEN, twilioInboundForm(contact, uniquePhone(), 'HELLO'));
     expect(response.statusCode).toBe(200);
     expect(await channelSignalled(contact)).toEqual({ kind: 'twilio-webhook', key: null });
   });
 
   it('the Telnyx webhook', async () => {
     const contact = uniquePhone();
-    const rawBody = JSON.stringify({
-      data: {
-        event_type: 'message.received',
-        id: randomUUID(),
-        occurred_at: new Date().toISOString(),
-        payload: { id: randomUUID(), direction: 'inbound', type: 'SMS', from: { phone_number: contact }, to: [{ phone_number: uniquePhone() }], text: 'HELLO' },
-        record_type: 'event',
-      },
-    });
-    const timestamp = Math.floor(Date.now() / 1000);
-    const signature = sign(null, Buffer.from(`${timestamp}|${rawBody}`), telnyxSigningKey).toString('base64');
-    const response = await keyed.inject({
-      method: 'POST',
-      url: '/webhooks/telnyx',
-      headers: { 'content-type': 'application/json', 'telnyx-signature-ed25519': signature, 'telnyx-timestamp': String(timestamp) },
-      payload: rawBody,
-    });
+    const response = await postSignedTelnyx(keyed, telnyxSigningKey, telnyxReceived(contact, uniquePhone(), 'HELLO'));
     expect(response.statusCode).toBe(202);
     expect(await channelSignalled(contact)).toEqual({ kind: 'telnyx-webhook', key: null });
   });
