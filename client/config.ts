@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { DEFAULT_KEYWORD_SETTINGS, type KeywordLanguage, type KeywordSettings } from '../workflows/domain/keywords';
 import { DEFAULT_ACCOUNT_PROFILE, DEFAULT_CONTINUE_AS_NEW_AFTER_EVENTS, type AccountProfile } from '../workflows/domain/settings';
 import { secretDigest } from './http/secret-compare';
+import { TELNYX_KEYWORD_REPLY_MODES, TWILIO_KEYWORD_REPLY_MODES } from './http/webhooks/keyword-replies';
 import { temporalConnectionOptions, type TemporalConnectionOptions } from './temporal-connection';
 
 const commaList = z
@@ -167,8 +168,8 @@ const environmentSchema = z.object({
    * `engine` (the default) confirms every one itself; the others say the provider already did, as its own keyword
    * handling is set up, so the engine records the provider's confirmation and sends none of its own for those.
    */
-  TWILIO_KEYWORD_REPLIES: z.enum(['engine', 'twilio-default', 'advanced-opt-out']).default('engine'),
-  TELNYX_KEYWORD_REPLIES: z.enum(['engine', 'telnyx-default']).default('engine'),
+  TWILIO_KEYWORD_REPLIES: z.enum(TWILIO_KEYWORD_REPLY_MODES).default('engine'),
+  TELNYX_KEYWORD_REPLIES: z.enum(TELNYX_KEYWORD_REPLY_MODES).default('engine'),
   KEYWORD_MODE: z.enum(['phrases', 'strict']).default('phrases'),
   KEYWORD_LANGUAGES: commaList.pipe(z.array(z.enum(['es', 'fr']))),
   OPT_OUT_KEYWORDS: commaList,

@@ -4,8 +4,11 @@
  */
 import { SHORT_CODE_PATTERN, type ProviderKeywordReplies } from '../../../workflows/domain/schemas';
 
-export type TwilioKeywordReplies = 'engine' | 'twilio-default' | 'advanced-opt-out';
-export type TelnyxKeywordReplies = 'engine' | 'telnyx-default';
+/** TWILIO_KEYWORD_REPLIES and TELNYX_KEYWORD_REPLIES: who answers the keywords arriving through each provider. */
+export const TWILIO_KEYWORD_REPLY_MODES = ['engine', 'twilio-default', 'advanced-opt-out'] as const;
+export const TELNYX_KEYWORD_REPLY_MODES = ['engine', 'telnyx-default'] as const;
+export type TwilioKeywordReplies = (typeof TWILIO_KEYWORD_REPLY_MODES)[number];
+export type TelnyxKeywordReplies = (typeof TELNYX_KEYWORD_REPLY_MODES)[number];
 
 export interface KeywordReplySettings {
   twilio?: TwilioKeywordReplies;
