@@ -1,7 +1,9 @@
 /** Every activity the worker registers, built from its dependencies. */
 import type { Client } from '@temporalio/client';
 import type { Pool } from 'pg';
+import type { ComplianceClockSettings } from '../workflows/domain/compliance-clock';
 import type { AccountProfile } from '../workflows/domain/settings';
+import { ContactLocations } from './postgres/contact-locations';
 import { createLedgerActivities } from './ledger';
 import { createCampaignActivities } from './campaign';
 import { createOutboundSendActivities, createSendGate } from './outbound-send';
@@ -21,17 +23,21 @@ export interface ActivityDependencies {
   profile: AccountProfile;
   /** the outbound-send activity queries the contact actor through it */
   client: Client;
+  /** consent-rules.md §9: the account's quiet-hours settings (tests move the windows) */
+  clock?: ComplianceClockSettings;
 }
 
-export function createActivities({ pool, provider, profile, client }: ActivityDependencies) {
+export function createActivities({ pool, provider, profile, client, clock }: ActivityDependencies) {
   const outbox = new OutboundMessages(pool);
   const ledger = new ConsentLedger(pool);
   const optOutList = new OptOutList(pool);
-  const gate = createSendGate({ client, outbox, programs: new Programs(pool), provider, profile, ledger, optOutList });
+  const programs = new Programs(pool);
+  const sending = { client, outbox, programs, provider, profile, ledger, optOutList, locations: new ContactLocations(pool), clock };
+  const gate = createSendGate(sending);
   return {
     ...createLedgerActivities({ ledger, optOutList }),
-    ...createReplyActivities({ outbox, provider, profile, ledger, client }),
-    ...createOutboundSendActivities({ client, outbox, programs: new Programs(pool), provider, profile, ledger, optOutList }),
+    ...createReplyActivities({ outbox, provider, profile, ledger, client, programs }),
+    ...createOutboundSendActivities(sending),
     ...createSuppressionImportActivities({ client, imports: new SuppressionImports(pool), optOutList }),
     ...createCampaignActivities({ gate, campaigns: new Campaigns(pool), outbox }),
   };

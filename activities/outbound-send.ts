@@ -20,6 +20,8 @@ import type { OptOutList } from './postgres/opt-out-list';
 import type { NewOutboundMessage, OutboundMessageRecord, OutboundMessages } from './postgres/outbound-messages';
 import type { Programs } from './postgres/programs';
 import { ProviderRejectedError, type OutboundSms, type SmsProvider } from './providers/provider';
+import { DEFAULT_COMPLIANCE_CLOCK, sendClock, type ComplianceClockSettings } from '../workflows/domain/compliance-clock';
+import type { ContactLocations } from './postgres/contact-locations';
 import { toOptOutRecord } from './postgres/opt-out-list';
 
 export interface OutboundSendRequest {
@@ -35,11 +37,15 @@ export interface OutboundSendRequest {
    * API sets it to when it stops waiting and answers STATE_UNAVAILABLE; absent: no deadline (a campaign's sends).
    */
   decideBy?: string;
+  /** a promotional message due in the recipient's quiet hours: held until the window opens (default) or refused */
+  onQuietHours?: 'hold' | 'refuse';
 }
 
 export type OutboundSendResult =
   | { status: 'sent'; outboundMessageId: string; providerMessageId: string; body: string }
-  | { status: 'refused'; code: SendRefusalCode; reason: string; missing?: Disclosure[]; carrierOptOut?: boolean }
+  | { status: 'refused'; code: SendRefusalCode; reason: string; missing?: Disclosure[]; carrierOptOut?: boolean; nextAllowedAt?: string }
+  /** due in the recipient's quiet hours: not sent, decided again when the window opens (a STOP meanwhile refuses it) */
+  | { status: 'held'; code: 'QUIET_HOURS'; reason: string; heldUntil: string; outboundMessageId: string }
   /** the provider refused the message for good (not an opt-out): it was not sent */
   | { status: 'failed'; code: string; reason: string }
   /** decided and possibly handed to the provider, and no attempt could confirm which: never reported as "not sent" */
@@ -79,9 +85,12 @@ export interface OutboundSendDependencies {
   profile: AccountProfile;
   ledger: ConsentLedger;
   optOutList: OptOutList;
+  /** consent-rules.md §9: where each contact is (a recorded state or zone), and the account's clock settings */
+  locations: ContactLocations;
+  clock?: ComplianceClockSettings;
 }
 
-export function createSendGate({ client, outbox, programs, provider, profile, ledger, optOutList }: OutboundSendDependencies): SendGate {
+export function createSendGate({ client, outbox, programs, provider, profile, ledger, optOutList, locations, clock = DEFAULT_COMPLIANCE_CLOCK }: OutboundSendDependencies): SendGate {
   /** The actor decides and reserves in one step; a contact with no actor has no consent, and the opt-out list speaks for it. */
   async function reserve(contact: string, request: ReserveSendRequest): Promise<CanSendResult> {
     const handle = client.workflow.getHandle(contactWorkflowId(contact));
@@ -115,9 +124,10 @@ export function createSendGate({ client, outbox, programs, provider, profile, le
           await contact.signal(recordOptOutSignal, { source: 'carrier', at: now, businessNumber: request.from, recordedBy: 'provider', reference: result.reason });
         }
         await contact.signal(sendRefusedSignal, { ...about, code: result.code, reason: result.reason.slice(0, 2000), at: now });
-      } else {
+      } else if (result.status === 'failed') {
         await contact.signal(releaseSendSignal, { idempotencyKey: request.idempotencyKey, reason: result.reason.slice(0, 2000) });
       }
+      // Held: the actor reserved nothing for it, and decides it again when the window opens.
     } catch (error) {
       // A contact with no actor has nothing to settle (it never texted and holds no consent, so nothing was reserved).
       if (!(error instanceof WorkflowNotFoundError)) log.warn('contact not told about the send', { contact: request.to, error: String(error) });
@@ -134,6 +144,7 @@ export function createSendGate({ client, outbox, programs, provider, profile, le
       businessNumber: request.from,
       messageType: request.type,
       ...(result.status === 'sent' ? { providerMessageId: result.providerMessageId } : { code: result.code }),
+      ...(result.status === 'held' ? { heldUntil: result.heldUntil } : {}),
     });
     return result;
   }
@@ -143,7 +154,23 @@ export function createSendGate({ client, outbox, programs, provider, profile, le
     if (row.status === 'sent' && row.providerMessageId) return { status: 'sent', outboundMessageId: row.id, providerMessageId: row.providerMessageId, body: row.body };
     if (row.status === 'refused') return { status: 'refused', code: row.refusalCode as SendRefusalCode, reason: row.errorMessage ?? '' };
     if (row.status === 'failed') return { status: 'failed', code: row.errorCode ?? 'failed', reason: row.errorMessage ?? '' };
+    // `held` is not settled: the hold ended (or is being checked), and the message is decided again.
     return undefined;
+  }
+
+  /**
+   * §9: a message due in quiet hours waits in the outbox as held, with no caller deadline any more (the caller was
+   * answered "held"); a caller that fenced the row first keeps its answer.
+   */
+  async function hold(request: OutboundSendRequest, row: OutboundMessageRecord, decision: CanSendResult): Promise<OutboundSendResult> {
+    const heldUntil = decision.nextAllowedAt!;
+    if (!(await outbox.markHeld(row.id, heldUntil, decision.reason))) {
+      const current = (await outbox.findByKey(request.idempotencyKey)) ?? row;
+      const outcome = settled(current);
+      if (outcome) return record(request, current, outcome);
+      return refuse(request, current, 'STATE_UNAVAILABLE', `no provider call began before the caller's decision deadline (${request.decideBy}); the message was not sent`);
+    }
+    return record(request, row, { status: 'held', code: 'QUIET_HOURS', reason: decision.reason, heldUntil, outboundMessageId: row.id });
   }
 
   /** An earlier attempt began handing this message over: whether the provider has it (then it was sent, whatever came since). */
@@ -180,7 +207,7 @@ export function createSendGate({ client, outbox, programs, provider, profile, le
     };
   }
 
-  async function refuse(request: OutboundSendRequest, row: OutboundMessageRecord, code: SendRefusalCode, reason: string, extra: { missing?: Disclosure[]; carrierOptOut?: boolean } = {}) {
+  async function refuse(request: OutboundSendRequest, row: OutboundMessageRecord, code: SendRefusalCode, reason: string, extra: { missing?: Disclosure[]; carrierOptOut?: boolean; nextAllowedAt?: string } = {}) {
     await outbox.markRefused(row.id, code, reason);
     // A caller that fenced the row first was told its refusal: that one stands.
     const current = (await outbox.findByKey(request.idempotencyKey)) ?? row;
@@ -207,14 +234,22 @@ export function createSendGate({ client, outbox, programs, provider, profile, le
       const facts = program
         ? { businessName: program.businessName, description: program.description, frequency: program.frequency }
         : { businessName: profile.businessName, description: profile.programDescription, frequency: profile.messageFrequency };
+      const at = new Date().toISOString();
+      // §9: the recipient's local time is read here (outside the workflow), and the actor counts the state limit.
+      const recorded = await locations.get(request.to);
+      const { clock: sendClockPart } = sendClock({ phone: request.to, type: request.type, programQuietHoursTypes: program?.quietHoursTypes ?? null, recorded, at }, clock);
       const decision = await reserve(request.to, {
         idempotencyKey: request.idempotencyKey,
         from: request.from,
         type: request.type,
         program: program ? { id: program.id, frequencyCap: parseFrequency(program.frequency) ?? null } : null,
-        at: new Date().toISOString(),
+        at,
+        clock: sendClockPart,
       });
-      if (!decision.allowed) return refuse(request, row, decision.code as SendRefusalCode, decision.reason);
+      if (!decision.allowed && decision.code === 'QUIET_HOURS' && request.onQuietHours !== 'refuse') return hold(request, row, decision);
+      if (!decision.allowed) {
+        return refuse(request, row, decision.code as SendRefusalCode, decision.reason, decision.nextAllowedAt ? { nextAllowedAt: decision.nextAllowedAt } : {});
+      }
 
       // §6: the first business-initiated message carries the five disclosures; conversational replies are exempt.
       let body = request.body;
@@ -285,8 +320,11 @@ function outcomeEntry(request: OutboundSendRequest, row: OutboundMessageRecord, 
         key: `send:${request.idempotencyKey}:refused`,
         event: 'send_refused',
         source: result.code,
-        evidence: { ...about, body: row.body, reason: result.reason, missing: result.missing ?? null },
+        evidence: { ...about, body: row.body, reason: result.reason, missing: result.missing ?? null, ...(result.nextAllowedAt ? { nextAllowedAt: result.nextAllowedAt } : {}) },
       };
+    case 'held':
+      // One entry per hold: a message held again (its window closed once more before it went) adds another.
+      return { ...base, key: `send:${request.idempotencyKey}:held:${result.heldUntil}`, event: 'send_held', source: result.code, evidence: { ...about, body: row.body, reason: result.reason, heldUntil: result.heldUntil } };
     case 'failed':
       return { ...base, key: `send:${request.idempotencyKey}:failed`, event: 'send_failed', source: result.code, evidence: { ...about, body: row.body, provider: row.provider, error: result.reason } };
     case 'unknown':

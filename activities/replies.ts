@@ -6,6 +6,7 @@ import type { LedgerEntry } from '../workflows/domain/ledger';
 import { REPLY_NO_LONGER_TRUE, renderReply, type AccountProfile, type ReplyKind } from '../workflows/domain/settings';
 import type { ConsentLedger } from './postgres/ledger';
 import type { OutboundMessageRecord, OutboundMessages } from './postgres/outbound-messages';
+import type { Programs } from './postgres/programs';
 import { ProviderRejectedError, type SmsProvider } from './providers/provider';
 
 /** How long a retry waits for its actor to say whether the reply is still true. */
@@ -27,6 +28,10 @@ export interface SendReplyRequest {
    * after the HELP it answers), and ends with ReplyNoLongerTrue when it is not.
    */
   recheck?: boolean;
+  /** opt-in texts: the program they are for (its name, description and frequency are the text's); null: the account's */
+  program?: string | null;
+  /** a double opt-in's request: the reply that confirms it */
+  confirmKeyword?: string;
 }
 
 export interface SendReplyResult {
@@ -45,9 +50,17 @@ export interface ReplyDependencies {
   ledger: ConsentLedger;
   /** for the retries' question to the actor (replyStalenessQuery); without it a retry sends as decided */
   client?: Client;
+  /** the programs opt-in texts describe */
+  programs?: Programs;
 }
 
-export function createReplyActivities({ outbox, provider, profile, ledger, client }: ReplyDependencies) {
+export function createReplyActivities({ outbox, provider, profile, ledger, client, programs }: ReplyDependencies) {
+  /** The text of a reply as first claimed (a retry sends the stored body): an opt-in text describes its program. */
+  async function replyBody(request: SendReplyRequest): Promise<string> {
+    const program = request.program && programs ? await programs.get(request.program) : undefined;
+    return renderReply(request.kind, profile, program, request.confirmKeyword);
+  }
+
   /**
    * Why the reply is no longer true, asked of its actor before a retry calls the provider again. An actor that cannot
    * answer (busy, or older than the query) leaves the reply as decided: a confirmation is never dropped on a guess.
@@ -102,7 +115,7 @@ export function createReplyActivities({ outbox, provider, profile, ledger, clien
         contact: request.contact,
         businessNumber: request.businessNumber,
         kind: request.kind,
-        body: renderReply(request.kind, profile),
+        body: await replyBody(request),
         provider: provider.name,
         inboundMessageId: request.inboundMessageId,
         workflowId: execution?.workflowId ?? null,

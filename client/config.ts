@@ -2,6 +2,8 @@
 import { z } from 'zod';
 import { DEFAULT_KEYWORD_SETTINGS, type KeywordLanguage, type KeywordSettings } from '../workflows/domain/keywords';
 import { DEFAULT_ACCOUNT_PROFILE, DEFAULT_CONTINUE_AS_NEW_AFTER_EVENTS, type AccountProfile } from '../workflows/domain/settings';
+import { ALL_DAY_QUIET_HOURS_RULES, QUIET_HOURS_RULES, secondsOfDay, type ComplianceClockSettings, type QuietHoursWindow } from '../workflows/domain/compliance-clock';
+import { MESSAGE_TYPES } from '../workflows/domain/schemas';
 import { secretDigest } from './http/secret-compare';
 import { TELNYX_KEYWORD_REPLY_MODES, TWILIO_KEYWORD_REPLY_MODES } from './http/webhooks/keyword-replies';
 import { temporalConnectionOptions, type TemporalConnectionOptions } from './temporal-connection';
@@ -176,6 +178,19 @@ const environmentSchema = z.object({
   RESUBSCRIBE_KEYWORDS: commaList,
   HELP_KEYWORDS: commaList,
   CONTACT_CONTINUE_AS_NEW_AFTER_EVENTS: z.coerce.number().int().min(100).default(DEFAULT_CONTINUE_AS_NEW_AFTER_EVENTS),
+  /** consent-rules.md §9: the message types quiet hours apply to when a send names no program (programs say their own) */
+  QUIET_HOURS_TYPES: z.preprocess((value) => value ?? 'promotional', commaList.pipe(z.array(z.enum(MESSAGE_TYPES)))),
+  /** the account's own sending windows, narrower than the statutes': `federal=09:00-20:00,CA=09:00-20:00` */
+  QUIET_HOURS_WINDOWS: z.string().default('').transform((value, context) => {
+    const { windows, problems } = parseQuietHoursWindows(value);
+    for (const message of problems) context.addIssue({ code: 'custom', message });
+    return windows;
+  }),
+  /** `statutes` (the default); `all-day` replaces every statute's window with the whole day: for sandboxes and tests only */
+  QUIET_HOURS_RULES: z.enum(['statutes', 'all-day']).default('statutes'),
+  /** consent-rules.md §10: how long a double opt-in waits for its confirmation, and the replies that confirm it */
+  DOUBLE_OPT_IN_WINDOW_DAYS: z.coerce.number().min(1 / 1440).max(365).default(30),
+  DOUBLE_OPT_IN_KEYWORDS: z.preprocess((value) => value ?? 'Y,YES', commaList.pipe(z.array(z.string().max(20).transform((word) => word.toUpperCase())).min(1, 'must name at least one reply'))),
 }).transform((env) => ({
   ...env,
   // The provider that sends is the one whose STOPs come back, unless the operator says otherwise.
@@ -188,6 +203,31 @@ export interface ServiceConfig {
   env: Environment;
   profile: AccountProfile;
   keywords: KeywordSettings;
+  /** consent-rules.md §9: what the gate and the can-send answer apply */
+  clock: ComplianceClockSettings;
+  /** consent-rules.md §10 */
+  doubleOptIn: { windowMs: number; keywords: string[] };
+}
+
+/** `federal=09:00-20:00,FL=09:00-19:30`: each window one more layer (it can only narrow what the statutes allow). */
+export function parseQuietHoursWindows(value: string): { windows: Record<string, QuietHoursWindow>; problems: string[] } {
+  const windows: Record<string, QuietHoursWindow> = {};
+  const problems: string[] = [];
+  for (const part of value.split(',').map((item) => item.trim()).filter((item) => item.length > 0)) {
+    const match = /^(federal|[A-Z]{2})=(\d{2}:\d{2}(?::\d{2})?)-(\d{2}:\d{2}(?::\d{2})?)$/.exec(part);
+    if (!match) {
+      problems.push(`"${part}" must read region=HH:MM-HH:MM, the region being "federal" or a two-letter state code`);
+      continue;
+    }
+    const [, region, start, end] = match as unknown as [string, string, string, string];
+    try {
+      if (secondsOfDay(start) >= secondsOfDay(end)) problems.push(`"${part}": the window must end after it starts`);
+      else windows[region] = { start, end };
+    } catch (error) {
+      problems.push(`"${part}": ${(error as Error).message}`);
+    }
+  }
+  return { windows, problems };
 }
 
 export function loadConfig(source: NodeJS.ProcessEnv = process.env): ServiceConfig {
@@ -214,6 +254,12 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): ServiceConf
       messageFrequency: env.MESSAGE_FREQUENCY,
       programDescription: env.PROGRAM_DESCRIPTION,
     },
+    clock: {
+      quietHoursTypes: env.QUIET_HOURS_TYPES,
+      windows: env.QUIET_HOURS_WINDOWS,
+      rules: env.QUIET_HOURS_RULES === 'all-day' ? ALL_DAY_QUIET_HOURS_RULES : QUIET_HOURS_RULES,
+    },
+    doubleOptIn: { windowMs: Math.round(env.DOUBLE_OPT_IN_WINDOW_DAYS * 86_400_000), keywords: env.DOUBLE_OPT_IN_KEYWORDS },
     keywords: {
       ...DEFAULT_KEYWORD_SETTINGS,
       optOut: env.OPT_OUT_KEYWORDS,

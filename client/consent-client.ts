@@ -24,7 +24,9 @@ import { stateUnavailableEntry } from '../workflows/domain/ledger';
 import { storableText } from '../workflows/domain/storable';
 import { suppressionImportWorkflowId, type SuppressionImportProgress } from '../workflows/domain/suppression-import';
 import { suppressionImportWorkflow } from '../workflows/suppression-import';
-import { checkConsentEvidence, type ConsentInput, type ConsentRefusalRule } from '../workflows/domain/consent-evidence';
+import { checkConsentEvidence, DEFAULT_CONFIRMATION_KEYWORDS, type ConsentInput, type ConsentRefusalRule, type RecipientLocationInput } from '../workflows/domain/consent-evidence';
+import { isKnownRegion, isTimeZone, sendClock, DEFAULT_COMPLIANCE_CLOCK, type ComplianceClockSettings } from '../workflows/domain/compliance-clock';
+import { ContactLocations } from '../activities/postgres/contact-locations';
 import { parseFrequency } from '../workflows/domain/disclosures';
 import { sendMessageWorkflow, type SendMessageResult } from '../workflows/send';
 import { contactWorkflow, isStateLoading, type ContactWorkflowSettings } from '../workflows/contact';
@@ -55,6 +57,7 @@ import {
   inboundMessageSignal,
   recordConsentSignal,
   recordOptOutSignal,
+  sendAnswerUpdate,
   suppressionImportProgressQuery,
   type ApplyOptOutResult,
 } from '../workflows/messages';
@@ -91,7 +94,25 @@ export interface ConsentClientOptions {
   sendDecisionTimeoutMs?: number;
   /** how long recordOptOut waits for the actor to answer before it queues the opt-out as a signal; default 20 s */
   optOutTimeoutMs?: number;
+  /** the compliance clock (consent-rules.md §9) the can-send answer applies; the worker's gate has its own copy */
+  clock?: ComplianceClockSettings;
+  /** double opt-in (consent-rules.md §10): how long a pending consent waits for its Y (default 30 days) and what confirms it */
+  doubleOptIn?: { windowMs?: number; keywords?: string[] };
 }
+
+/** What POST /v1/consents answers: recorded (a single opt-in), or pending the contact's confirmation until it expires. */
+export interface ConsentRecorded {
+  contact: string;
+  workflowId: string;
+  status: 'recorded' | 'pending_confirmation';
+  /** double opt-in: when the pending consent expires unless the contact confirms it */
+  expiresAt: string | null;
+  /** single opt-in to a program: whether its confirmation text goes out, and why not */
+  optInConfirmation: { from: string } | { skipped: string } | null;
+}
+
+/** consent-rules.md §10: how long a double opt-in waits for its confirmation by default. */
+export const DEFAULT_DOUBLE_OPT_IN_WINDOW_MS = 30 * 24 * 60 * 60 * 1000;
 
 export type SendMessageAnswer = SendMessageResult & { idempotencyKey: string; workflowId: string };
 
@@ -156,7 +177,7 @@ export class ConsentClient {
   readonly schemas: EdgeSchemas;
   private readonly outbox?: OutboundMessages;
   private readonly programStore?: Programs;
-  private readonly stores?: { ledger: ConsentLedger; optOutList: OptOutList; imports: SuppressionImports };
+  private readonly stores?: { ledger: ConsentLedger; optOutList: OptOutList; imports: SuppressionImports; locations: ContactLocations };
 
   /** The account's keyword settings, and what of them every inbound signal carries (what differs from the defaults). */
   private readonly keywords: KeywordSettings;
@@ -169,7 +190,7 @@ export class ConsentClient {
     this.outbox = options.pool ? new OutboundMessages(options.pool) : undefined;
     this.programStore = options.pool ? new Programs(options.pool) : undefined;
     const { pool } = options;
-    this.stores = pool ? { ledger: new ConsentLedger(pool), optOutList: new OptOutList(pool), imports: new SuppressionImports(pool) } : undefined;
+    this.stores = pool ? { ledger: new ConsentLedger(pool), optOutList: new OptOutList(pool), imports: new SuppressionImports(pool), locations: new ContactLocations(pool) } : undefined;
   }
 
   /** Durably hands one inbound text to its contact's actor, starting the actor if this is the contact's first event. */
@@ -320,10 +341,15 @@ export class ConsentClient {
     const contact = parse(this.schemas.phone, phone, 'phone');
     const { from, type, program: programId } = parse(this.schemas.canSend, request);
     const program = programId ? await this.requireProgram(programId) : undefined;
+    const at = new Date().toISOString();
+    const recorded = await this.stores?.locations.get(contact);
+    const { clock } = sendClock({ phone: contact, type, programQuietHoursTypes: program?.quietHoursTypes ?? null, recorded, at }, this.options.clock ?? DEFAULT_COMPLIANCE_CLOCK);
     const query: CanSendRequest = {
       from,
       type,
       program: program ? { id: program.id, frequencyCap: parseFrequency(program.frequency) ?? null } : null,
+      at,
+      clock,
     };
     const answer = await this.queryContact(contact, (handle) => handle.query(canSendQuery, query));
     // A contact with no actor has no consent: the same rules on an empty state say so, with their reason.
@@ -358,7 +384,9 @@ export class ConsentClient {
       handle = client.workflow.getHandle(workflowId);
     }
     const answered = (result: SendMessageResult): SendMessageAnswer => ({ idempotencyKey, workflowId, ...result });
-    const outcome = await waitFor(handle.result(), sendDecisionTimeoutMs);
+    // The first answer (a held message answers "held" while it waits); a workflow that already ended has its result.
+    const firstAnswer = handle.executeUpdate(sendAnswerUpdate).catch(() => handle.result());
+    const outcome = await waitFor(firstAnswer, sendDecisionTimeoutMs);
     if (outcome !== undefined) return answered(outcome);
 
     const reason = `no consent decision for ${parsed.to} within ${sendDecisionTimeoutMs} ms (is a worker running?); the message was not sent`;
@@ -384,25 +412,53 @@ export class ConsentClient {
       if (row.status === 'sent' && row.providerMessageId) return { status: 'sent', outboundMessageId: row.id, providerMessageId: row.providerMessageId, body: row.body };
       if (row.status === 'refused') return { status: 'refused', code: row.refusalCode as SendRefusalCode, reason: row.errorMessage ?? '' };
       if (row.status === 'failed') return { status: 'failed', code: row.errorCode ?? 'failed', reason: row.errorMessage ?? '' };
+      if (row.status === 'held' && row.heldUntil) return { status: 'held', code: 'QUIET_HOURS', reason: row.errorMessage ?? '', heldUntil: row.heldUntil, outboundMessageId: row.id };
       return undefined;
     };
     const settledFirst = recorded(record);
     if (settledFirst) return answered(settledFirst);
-    const late = await waitFor(handle.result(), SEND_SETTLE_GRACE_MS);
+    const late = await waitFor(firstAnswer, SEND_SETTLE_GRACE_MS);
     if (late !== undefined) return answered(late);
     const row = (await this.requireOutbox().findByKey(idempotencyKey).catch(() => undefined)) ?? record;
     return answered(recorded(row) ?? unknownOutcome(row.id, `the send began handing the message to the provider and has not confirmed it yet; GET the message later`));
   }
 
-  /** Records an express (written) consent with its evidence; a source that is never consent is refused (422). */
-  async recordConsent(input: z.input<EdgeSchemas['recordConsent']>): Promise<{ contact: string; workflowId: string }> {
-    const { phone, ...parsed } = parse(this.schemas.recordConsent, input);
+  /**
+   * Records an express (written) consent with its evidence; a source that is never consent is refused (422). A consent
+   * to a program is confirmed once by text unless the program switched that off (CTIA 5.1.2.1); a double opt-in stays
+   * pending until the contact replies Y/YES to the opt-in request, and expires after the window (consent-rules.md §10).
+   */
+  async recordConsent(input: z.input<EdgeSchemas['recordConsent']>): Promise<ConsentRecorded> {
+    const { phone, confirmation: mode, confirmationFrom, ...parsed } = parse(this.schemas.recordConsent, input);
     const consent: ConsentInput = { ...parsed, grantedAt: parsed.grantedAt ?? new Date().toISOString() };
     const check = checkConsentEvidence(consent);
     if (!check.ok) throw new ConsentRefusedError(check.rule, check.reason);
-    if (consent.program) await this.requireProgram(consent.program);
+    if (consent.recipientLocation) checkRecipientLocation(consent.recipientLocation);
+    const program = consent.program ? await this.requireProgram(consent.program) : undefined;
+    const from = consent.businessNumber ?? confirmationFrom ?? null;
+    const doubleOptIn = mode === 'double_opt_in';
+    const windowMs = this.options.doubleOptIn?.windowMs ?? DEFAULT_DOUBLE_OPT_IN_WINDOW_MS;
+    // A consent to a program is to recurring messages: confirmed once, unless the program says not to.
+    const confirm = program !== undefined && program.optInConfirmation;
+    consent.confirmation = {
+      mode,
+      from,
+      confirm,
+      keywords: this.options.doubleOptIn?.keywords ?? DEFAULT_CONFIRMATION_KEYWORDS,
+      expiresAt: doubleOptIn ? new Date(Date.now() + windowMs).toISOString() : null,
+    };
+    if (consent.recipientLocation && this.stores) {
+      const { state, timeZone } = consent.recipientLocation;
+      await this.stores.locations.record({ contact: phone, region: state ?? null, timeZone: timeZone ?? null, recordedAt: consent.grantedAt, source: consent.source.kind });
+    }
     const workflowId = await this.signalContact(phone, recordConsentSignal.name, consent);
-    return { contact: phone, workflowId };
+    return {
+      contact: phone,
+      workflowId,
+      status: doubleOptIn ? 'pending_confirmation' : 'recorded',
+      expiresAt: consent.confirmation.expiresAt,
+      optInConfirmation: doubleOptIn || !program ? null : !confirm ? { skipped: `program ${program.id} has opt-in confirmations switched off` } : from ? { from } : { skipped: 'no business number to send it from: give businessNumber or confirmationFrom' },
+    };
   }
 
   async upsertProgram(input: z.input<EdgeSchemas['program']>): Promise<Program> {
@@ -427,6 +483,14 @@ export class ConsentClient {
     const program = await this.programs().get(id);
     if (!program) throw new InvalidInputError([{ field: 'program', message: `program "${id}" is not declared (POST /v1/programs)` }]);
     return program;
+  }
+
+  /** One message by its idempotency key, as the outbox holds it now: pending, held (until when), sending, sent, refused, failed. */
+  async getMessage(idempotencyKey: string): Promise<OutboundMessageRecord> {
+    const { idempotencyKey: key } = parse(this.schemas.messageParams, { idempotencyKey });
+    const row = await this.requireOutbox().findByKey(key);
+    if (!row || row.kind !== 'message') throw new NotFoundError(`no message was sent with idempotency key ${key}`);
+    return row;
   }
 
   /** What the engine sent to this contact, newest first. */
@@ -485,6 +549,14 @@ async function waitFor<T>(promise: Promise<T>, ms: number): Promise<T | undefine
 
 function toFilter(filter: { source?: OptOutFilter['source']; from?: string; to?: string }): OptOutFilter {
   return { source: filter.source, from: filter.from, to: filter.to };
+}
+
+/** A recorded location must be one the clock can read: a state the area-code table knows, a zone the runtime knows. */
+function checkRecipientLocation(location: RecipientLocationInput): void {
+  const issues: { field: string; message: string }[] = [];
+  if (location.state !== undefined && !isKnownRegion(location.state)) issues.push({ field: 'recipientLocation.state', message: `"${location.state}" is not a US state, territory or Canadian province code` });
+  if (location.timeZone !== undefined && !isTimeZone(location.timeZone)) issues.push({ field: 'recipientLocation.timeZone', message: `"${location.timeZone}" is not an IANA time zone this runtime knows` });
+  if (issues.length > 0) throw new InvalidInputError(issues);
 }
 
 function parse<S extends z.ZodType>(schema: S, input: unknown, field?: string): z.output<S> {

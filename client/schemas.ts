@@ -163,6 +163,8 @@ export function edgeSchemas(defaultCountry: string) {
     }),
     canSend: canSendRequestSchema.pick({ from: true, type: true }).extend({ from: phone, program: programIdSchema.optional() }),
     contactParams: z.object({ phone }),
+    /** GET /v1/messages/:idempotencyKey */
+    messageParams: z.object({ idempotencyKey: idempotencyKeySchema }),
     /** POST /v1/messages and client.sendMessage */
     sendMessage: z.object({
       to: phone,
@@ -172,13 +174,24 @@ export function edgeSchemas(defaultCountry: string) {
       program: programIdSchema.nullable().default(null),
       idempotencyKey: idempotencyKeySchema.optional(),
       appendDisclosures: z.boolean().default(false),
+      /** a message due in the recipient's quiet hours: held until the window opens (default), or refused with QUIET_HOURS */
+      onQuietHours: z.enum(ON_QUIET_HOURS).default('hold'),
     }),
     /** POST /v1/consents and client.recordConsent: the workflow's own consent schema, with the contact and edge phones */
-    recordConsent: consentInputSchema.extend({
-      phone,
-      businessNumber: phone.nullable().default(null),
-      grantedAt: pastTimestampSchema.optional(),
-    }),
+    recordConsent: consentInputSchema
+      .extend({
+        phone,
+        businessNumber: phone.nullable().default(null),
+        grantedAt: pastTimestampSchema.optional(),
+        /** double_opt_in: pending until the contact replies Y/YES to the opt-in request (consent-rules.md §10) */
+        confirmation: z.enum(['single_opt_in', 'double_opt_in']).default('single_opt_in'),
+        /** the number the opt-in request or confirmation is sent from, when the consent names no business number */
+        confirmationFrom: phone.optional(),
+      })
+      .refine((consent) => consent.confirmation !== 'double_opt_in' || consent.businessNumber !== null || consent.confirmationFrom !== undefined, {
+        message: 'is required for a double opt-in when businessNumber is null: the opt-in request needs a number to go from',
+        path: ['confirmationFrom'],
+      }),
     /** POST /v1/opt-outs: an opt-out received by another channel (a call, an e-mail), with who recorded it */
     addOptOut: z.object({
       phone,
@@ -225,8 +238,15 @@ export function edgeSchemas(defaultCountry: string) {
         .refine((text) => parseFrequency(text) !== undefined, 'must read like "up to 4 msgs/month" or "Msg frequency varies"')
         .refine((text) => (parseFrequency(text)?.max ?? 0) <= MAX_COUNTED_SENDS, `must declare at most ${MAX_COUNTED_SENDS} msgs per period: each contact's sends are counted up to that many`)
         .transform(storableText),
+      /** the message types quiet hours apply to (consent-rules.md §9); transactional and conversational are exempt by default */
+      quietHoursTypes: z.array(z.enum(MESSAGE_TYPES)).max(3).default(['promotional']),
+      /** send the opt-in confirmation when a consent to this program is recorded (CTIA 5.1.2.1) */
+      optInConfirmation: z.boolean().default(true),
     }),
   };
 }
+
+/** What a send due in quiet hours does: wait for the window (a durable timer), or be refused at once. */
+export const ON_QUIET_HOURS = ['hold', 'refuse'] as const;
 
 export type EdgeSchemas = ReturnType<typeof edgeSchemas>;

@@ -7,6 +7,7 @@ import type { Pool } from 'pg';
 import { createActivities } from '../activities';
 import { DEFAULT_MAX_CACHED_WORKFLOWS } from '../client/config';
 import type { SmsProvider } from '../activities/providers/provider';
+import type { ComplianceClockSettings } from '../workflows/domain/compliance-clock';
 import type { AccountProfile } from '../workflows/domain/settings';
 
 export interface ConsentWorkerOptions {
@@ -22,6 +23,8 @@ export interface ConsentWorkerOptions {
   workflowBundlePath?: string;
   identity?: string;
   tuning?: ConsentWorkerTuning;
+  /** consent-rules.md §9: the account's quiet-hours settings (default: the statutes' windows, promotional only) */
+  clock?: ComplianceClockSettings;
 }
 
 /** The worker settings an operator (or the benchmark) may tune; everything else is fixed by the code. */
@@ -74,7 +77,7 @@ export function preloadedWorkflowModules(): string[] {
 }
 
 export async function createConsentWorker(options: ConsentWorkerOptions): Promise<Worker> {
-  const { connection, namespace, taskQueue, pool, provider, profile, client, workflowBundlePath, identity, tuning } = options;
+  const { connection, namespace, taskQueue, pool, provider, profile, client, workflowBundlePath, identity, tuning, clock } = options;
   return Worker.create({
     connection,
     namespace,
@@ -83,7 +86,7 @@ export async function createConsentWorker(options: ConsentWorkerOptions): Promis
     ...(workflowBundlePath
       ? { workflowBundle: { codePath: workflowBundlePath } }
       : { workflowsPath: workflowsPath(), bundlerOptions: { preloadModules: preloadedWorkflowModules() } }),
-    activities: createActivities({ pool, provider, profile, client }),
+    activities: createActivities({ pool, provider, profile, client, clock }),
     // Evicted actors replay from their history when next used.
     ...DEFAULT_WORKER_TUNING,
     ...tuning,

@@ -20,7 +20,7 @@ export interface RunningWorker {
 }
 
 /** Starts polling. The caller installs the Runtime first (installWorkerRuntime) and decides when to stop. */
-export async function startWorker({ env, profile }: ServiceConfig, { temporal, databaseUrl }: ServiceEndpoints, logger: Logger): Promise<RunningWorker> {
+export async function startWorker({ env, profile, clock }: ServiceConfig, { temporal, databaseUrl }: ServiceEndpoints, logger: Logger): Promise<RunningWorker> {
   const pool = createPool(databaseUrl);
   await migrate(pool);
   const connection = await connectTo(temporal, (options) => NativeConnection.connect(options));
@@ -37,6 +37,7 @@ export async function startWorker({ env, profile }: ServiceConfig, { temporal, d
     provider: createProvider(env, pool),
     profile,
     client,
+    clock,
     tuning: { shutdownGraceTime: env.WORKER_SHUTDOWN_GRACE_MS, maxCachedWorkflows: env.WORKER_MAX_CACHED_WORKFLOWS },
   });
   const done = worker.run().finally(async () => {

@@ -26,6 +26,7 @@ import type { ReplyActivities, SendReplyRequest } from '../activities/replies';
 import { evaluateSend } from './domain/consent-rules';
 import {
   addConsent,
+  consentScope,
   expireReservations,
   keepRecentThreads,
   recordSend,
@@ -34,6 +35,7 @@ import {
   stateText,
   type ContactState,
   type OptOutRecord,
+  type PendingConsent,
   type PendingReply,
   replyStaleness,
 } from './domain/contact-state';
@@ -43,6 +45,7 @@ import {
   intentFor,
   keywordSettingsChanges,
   keywordSettingsFrom,
+  normaliseInboundText,
   type InboundClassification,
   type KeywordSettings,
 } from './domain/keywords';
@@ -66,13 +69,15 @@ import {
   DEFAULT_CONTINUE_AS_NEW_AFTER_EVENTS,
   LEGACY_DEDUPE_WINDOW,
   MAX_PAST_OPT_OUTS,
+  MAX_PENDING_CONSENTS,
   MAX_REVIEW_FLAGS,
   MAX_SEND_REFUSALS,
+  OPT_IN_REPLY_KINDS,
   MAX_SEND_RESERVATIONS,
   REPLY_NO_LONGER_TRUE,
   type ReplyKind,
 } from './domain/settings';
-import { checkConsentEvidence, consentInputSchema } from './domain/consent-evidence';
+import { checkConsentEvidence, consentInputSchema, type ConsentConfirmation, type ConsentInput } from './domain/consent-evidence';
 import type { LedgerEntry } from './domain/ledger';
 import {
   applyOptOutUpdate,
@@ -131,6 +136,9 @@ export const ROTATE_WITH_QUEUED_WORK_PATCH = 'rotate-with-queued-work';
  * Read once per run: a run started before it keeps the old ways until its next continue-as-new.
  */
 export const OPT_OUT_HARDENING_PATCH = 'opt-out-hardening';
+
+/** The replies an inbound keyword decides (the provider may have answered these itself). */
+type KeywordReplyKind = Exclude<ReplyKind, 'opt_in_request' | 'opt_in_confirmation'>;
 
 /** Error types the reply activity throws that retrying cannot fix. */
 export const NON_RETRYABLE_REPLY_ERRORS = ['RecipientOptedOut', 'ProviderRejected', REPLY_NO_LONGER_TRUE];
@@ -193,7 +201,16 @@ const REPLY_LABELS: Record<ReplyKind, string> = {
   opt_out_confirmation: 'opt-out confirmation',
   resubscribe_confirmation: 're-subscribe confirmation',
   help: 'HELP reply',
+  opt_in_request: 'double opt-in request',
+  opt_in_confirmation: 'opt-in confirmation',
 };
+
+/**
+ * Opt-in texts (since corpus v6): a consent may say how it is confirmed by text, the CTIA opt-in confirmation or a
+ * double opt-in's request. Asked where a consent signal carries that; a history recorded before read it as a plain
+ * consent (zod dropped the field) and replays so, unpatched.
+ */
+export const OPT_IN_CONFIRMATIONS_PATCH = 'opt-in-confirmations';
 
 export class ContactActor {
   /** false on a contact's first run until the opt-out list has been read: until then nothing is "allowed" */
@@ -233,6 +250,12 @@ export class ContactActor {
     const classification = classifyInbound(message.body, this.keywordSettings(message), this.hardened ? 2 : 1);
     const intent = intentFor(classification, this.state.optedOut);
     this.state.lastInbound = { messageId: message.messageId, businessNumber: message.to, intent, receivedAt: message.receivedAt };
+    this.act(intent, message, classification);
+    // §10: after the keyword's own effect (a YES from an opted-out contact re-subscribes first, §2), a pending double opt-in's confirmation.
+    this.confirmPendingConsent(message);
+  }
+
+  private act(intent: ReturnType<typeof intentFor>, message: InboundMessage, classification: InboundClassification): void {
     switch (intent) {
       case 'opt_out':
         return this.optOutByText(message, 'keyword', classification);
@@ -324,24 +347,129 @@ export class ContactActor {
       this.record('consent_refused', consent.grantedAt, consent.businessNumber, check.rule, { reason: check.reason, consent });
       return;
     }
-    // The state keeps what decisions read; the evidence goes to the ledger, every time it is given.
+    // Since the compliance clock (corpus v6) a consent may say how it is confirmed by text; a history recorded before
+    // it read such a signal as a plain consent, and replays so.
+    const confirmation = consent.confirmation !== undefined && patched(OPT_IN_CONFIRMATIONS_PATCH) ? consent.confirmation : undefined;
+    const { confirmation: _confirmation, ...given } = consent;
+    if (confirmation?.mode === 'double_opt_in' && !this.holdsConsent(given)) return this.awaitConfirmation(given, confirmation);
+    const held = this.holdConsent(given, { evidence: consent.source });
+    // CTIA 5.1.2.1: one confirmation per consent (the same consent again is held already, and gets none).
+    if (held.outcome === 'added' && confirmation?.confirm) this.confirmOptIn(given, confirmation.from, held.evidenceKey, held.evidenceKey);
+  }
+
+  private holdsConsent(consent: Omit<ConsentInput, 'confirmation'>): boolean {
+    return this.state.consents.some((c) => consentScope(c) === consentScope({ ...consent, program: consent.program ?? null }));
+  }
+
+  /** Stores a consent as decisions read it; its evidence goes to the ledger, every time it is given. */
+  private holdConsent(consent: Omit<ConsentInput, 'confirmation'>, evidence: Record<string, unknown>, grantedAt = consent.grantedAt): { outcome: ReturnType<typeof addConsent>; evidenceKey: string } {
     const held = addConsent(this.state, {
       type: consent.type,
       source: consent.source.kind,
       businessNumber: consent.businessNumber,
       messageTypes: consent.messageTypes,
       program: consent.program ?? null,
-      grantedAt: consent.grantedAt,
+      grantedAt,
     });
     if (held === 'full') log.warn('consent not kept in state: the contact already holds the most distinct consents it keeps', { held: this.state.consents.length });
     this.state.counts.consentsRecorded += 1;
-    this.record('consent_recorded', consent.grantedAt, consent.businessNumber, consent.source.kind, {
+    const evidenceKey = this.record('consent_recorded', grantedAt, consent.businessNumber, consent.source.kind, {
+      type: consent.type,
+      messageTypes: consent.messageTypes,
+      program: consent.program ?? null,
+      ...evidence,
+      ...(consent.recipientLocation ? { recipientLocation: consent.recipientLocation } : {}),
+      optedOutWhenRecorded: this.state.optedOut,
+      ...(held === 'added' ? {} : { keptInState: false, why: held === 'already_held' ? 'the same consent is already held' : 'the contact holds the most distinct consents kept' }),
+    });
+    return { outcome: held, evidenceKey };
+  }
+
+  /**
+   * consent-rules.md §10, double opt-in: the consent waits, with its form's evidence, for the contact's Y; the request
+   * goes out now (never to an opted-out contact). A new form for the same consent replaces the one pending.
+   */
+  private awaitConfirmation(consent: Omit<ConsentInput, 'confirmation'>, confirmation: ConsentConfirmation): void {
+    const now = new Date().toISOString();
+    const scope = consentScope({ ...consent, program: consent.program ?? null });
+    const superseded = this.state.pendingConsents.find((p) => consentScope({ ...p.consent, program: p.consent.program ?? null }) === scope);
+    const expiresAt = confirmation.expiresAt ?? new Date(Date.now() + 30 * 86_400_000).toISOString();
+    const withheld = this.state.optedOut ? 'the contact is opted out: no opt-in request reaches them (a YES from them re-subscribes and confirms)' : confirmation.from === null ? 'no business number to send it from' : null;
+    const evidenceKey = this.record('consent_pending', consent.grantedAt, consent.businessNumber, consent.source.kind, {
       type: consent.type,
       messageTypes: consent.messageTypes,
       program: consent.program ?? null,
       evidence: consent.source,
-      optedOutWhenRecorded: this.state.optedOut,
-      ...(held === 'added' ? {} : { keptInState: false, why: held === 'already_held' ? 'the same consent is already held' : 'the contact holds the most distinct consents kept' }),
+      ...(consent.recipientLocation ? { recipientLocation: consent.recipientLocation } : {}),
+      expiresAt,
+      requestFrom: confirmation.from,
+      confirmingReplies: confirmation.keywords,
+      ...(withheld ? { requestWithheld: withheld } : {}),
+      ...(superseded ? { replaces: superseded.evidenceKey } : {}),
+    });
+    const pending: PendingConsent = { evidenceKey, consent, from: confirmation.from, keywords: confirmation.keywords, requestedAt: now, expiresAt, confirm: confirmation.confirm };
+    const kept = [...this.state.pendingConsents.filter((p) => p !== superseded), pending];
+    for (const dropped of kept.slice(0, Math.max(0, kept.length - MAX_PENDING_CONSENTS))) {
+      this.record('consent_expired', now, dropped.consent.businessNumber, dropped.consent.source.kind, { pendingEvidenceKey: dropped.evidenceKey, why: `more than ${MAX_PENDING_CONSENTS} double opt-ins were pending: the oldest gave way` });
+    }
+    this.state.pendingConsents = kept.slice(-MAX_PENDING_CONSENTS);
+    // A replaced form's request already went out: the contact is not asked twice.
+    if (withheld === null && superseded === undefined) {
+      this.queueConsentText('opt_in_request', confirmation.from!, evidenceKey, consent.program ?? null, evidenceKey, confirmation.keywords[0]);
+    }
+  }
+
+  /** A reply that confirms a pending double opt-in (its keyword, on the number the request went from, in time). */
+  private confirmPendingConsent(message: InboundMessage): void {
+    if (this.state.pendingConsents.length === 0) return;
+    const reply = normaliseInboundText(message.body);
+    const now = new Date().toISOString();
+    const pending = this.state.pendingConsents.find((p) => (p.from === null || p.from === message.to) && p.keywords.includes(reply) && p.expiresAt > now);
+    if (!pending) return;
+    this.state.pendingConsents = this.state.pendingConsents.filter((p) => p !== pending);
+    // Both pieces of evidence: the form, and the contact's own confirming text.
+    const held = this.holdConsent(pending.consent, { evidence: pending.consent.source, confirmedBy: inboundEvidence(message), doubleOptIn: { pendingEvidenceKey: pending.evidenceKey, requestedAt: pending.requestedAt } }, message.receivedAt);
+    if (held.outcome === 'added' && pending.confirm) this.confirmOptIn(pending.consent, pending.from ?? message.to, held.evidenceKey, message.messageId);
+  }
+
+  /** Double opt-ins whose window closed: recorded as expired, never as consent. */
+  expirePendingConsents(): void {
+    const now = new Date().toISOString();
+    const expired = this.state.pendingConsents.filter((p) => p.expiresAt <= now);
+    if (expired.length === 0) return;
+    this.state.pendingConsents = this.state.pendingConsents.filter((p) => p.expiresAt > now);
+    for (const pending of expired) {
+      this.record('consent_expired', now, pending.consent.businessNumber, pending.consent.source.kind, {
+        pendingEvidenceKey: pending.evidenceKey,
+        program: pending.consent.program ?? null,
+        requestedAt: pending.requestedAt,
+        expiresAt: pending.expiresAt,
+        why: 'no confirming reply within the window',
+      });
+    }
+  }
+
+  /** CTIA 5.1.2.1: the opt-in confirmation, once per consent, never to an opted-out contact (the ledger says why not). */
+  private confirmOptIn(consent: Omit<ConsentInput, 'confirmation'>, from: string | null, evidenceKey: string, cause: string): void {
+    const why = this.state.optedOut ? 'the contact is opted out' : from === null ? 'no business number to send it from' : null;
+    if (why !== null) {
+      this.record('reply_withheld', new Date().toISOString(), from, 'opt_in_confirmation', { consentEvidenceKey: evidenceKey, why });
+      return;
+    }
+    this.queueConsentText('opt_in_confirmation', from!, evidenceKey, consent.program ?? null, cause);
+  }
+
+  /** An opt-in text, keyed to the consent it is for: sent once whatever retries. */
+  private queueConsentText(kind: 'opt_in_request' | 'opt_in_confirmation', from: string, evidenceKey: string, program: string | null, cause: string, confirmKeyword?: string): void {
+    this.state.pendingReplies.push({
+      kind,
+      idempotencyKey: `reply:${kind}:${this.state.phone}:${from}:${evidenceKey}`,
+      businessNumber: from,
+      inboundMessageId: cause,
+      optedOutWhenDecided: this.state.optedOut,
+      decidedAt: new Date().toISOString(),
+      program,
+      ...(confirmKeyword !== undefined ? { confirmKeyword } : {}),
     });
   }
 
@@ -491,7 +619,7 @@ export class ContactActor {
    * provider's, not sent again; any other is queued. Only the keyword as the provider knows it (the whole text, or
    * Twilio's OptOutType) is its to answer: a revocation in other words, or a language it lacks, is confirmed here.
    */
-  private reply(kind: ReplyKind, message: InboundMessage, classification: InboundClassification): void {
+  private reply(kind: KeywordReplyKind, message: InboundMessage, classification: InboundClassification): void {
     const answeredBy = this.hardened ? providerAnswered(kind, message) : null;
     if (answeredBy === null) return this.queueReply(kind, message);
     this.record('provider_replied', message.receivedAt, message.to, kind, {
@@ -540,7 +668,7 @@ export class ContactActor {
     }
   }
 
-  private queueReply(kind: ReplyKind, message: InboundMessage): void {
+  private queueReply(kind: KeywordReplyKind, message: InboundMessage): void {
     this.state.pendingReplies.push({
       kind,
       // Message ids are the caller's (or each provider's): two contacts may send the same one, and a reply keyed by
@@ -565,11 +693,12 @@ export class ContactActor {
   }
 
   /** Queues one ledger entry; its key (chain's first run id + sequence) is the same however often the append retries. */
-  private record(event: LedgerEntry['event'], occurredAt: string, businessNumber: string | null, source: string | null, evidence: Record<string, unknown>): void {
+  private record(event: LedgerEntry['event'], occurredAt: string, businessNumber: string | null, source: string | null, evidence: Record<string, unknown>): string {
     const info = workflowInfo();
     this.state.ledgerSeq += 1;
+    const key = `${info.workflowId}:${info.firstExecutionRunId}:${this.state.ledgerSeq}`;
     this.state.pendingLedger.push({
-      key: `${info.workflowId}:${info.firstExecutionRunId}:${this.state.ledgerSeq}`,
+      key,
       contact: this.state.phone,
       event,
       occurredAt,
@@ -579,6 +708,7 @@ export class ContactActor {
       workflowId: info.workflowId,
       runId: info.runId,
     });
+    return key;
   }
 
   private rejectSignal(signal: string, why: string): void {
@@ -651,7 +781,7 @@ function replyExpired(reply: PendingReply): boolean {
 }
 
 /** The provider, when the deployment says it answers this kind of keyword itself and this text is one it answers. */
-function providerAnswered(kind: ReplyKind, message: InboundMessage): ProviderKeywordReplies | null {
+function providerAnswered(kind: KeywordReplyKind, message: InboundMessage): ProviderKeywordReplies | null {
   const replies = message.providerReplies;
   if (replies === undefined) return null;
   const { keywords, optOutType } = { opt_out_confirmation: { keywords: replies.optOut, optOutType: 'STOP' }, resubscribe_confirmation: { keywords: replies.resubscribe, optOutType: 'START' }, help: { keywords: replies.help, optOutType: 'HELP' } }[kind];
@@ -779,8 +909,11 @@ export async function contactWorkflow(input: ContactWorkflowInput): Promise<void
         businessNumber: pending.businessNumber,
         inboundMessageId: pending.inboundMessageId,
         contact: state.phone,
+        ...(pending.program !== undefined ? { program: pending.program } : {}),
+        ...(pending.confirmKeyword !== undefined ? { confirmKeyword: pending.confirmKeyword } : {}),
       };
-      const stale = hardened ? replyStaleness(pending, state) : null;
+      // Opt-in texts (corpus v6) are checked in every run: none is sent to a contact who opted out since.
+      const stale = hardened || OPT_IN_REPLY_KINDS.includes(pending.kind) ? replyStaleness(pending, state) : null;
       if (stale !== null) {
         actor.replyWithheld(pending, stale);
         state.pendingReplies.shift();
@@ -836,6 +969,25 @@ export async function contactWorkflow(input: ContactWorkflowInput): Promise<void
       loopFailure ??= error;
     });
   }
+
+  // §10: a durable timer to the earliest pending double opt-in's expiry (only a contact with one pending has it; a
+  // rotation drops the timer and the next run sets it again from the state).
+  const expireWhenDue = async () => {
+    for (;;) {
+      await condition(() => state.pendingConsents.length > 0);
+      const earliest = state.pendingConsents.reduce((soonest, p) => (p.expiresAt < soonest.expiresAt ? p : soonest));
+      const wait = Date.parse(earliest.expiresAt) - Date.now();
+      if (wait > 0) {
+        spend(EVENTS_PER.timer);
+        const changed = () => !state.pendingConsents.includes(earliest);
+        await condition(changed, wait, { summary: `double opt-in${earliest.consent.program ? ` to ${earliest.consent.program}` : ''} expires at ${earliest.expiresAt} unless confirmed` });
+      }
+      actor.expirePendingConsents();
+    }
+  };
+  expireWhenDue().catch((error: unknown) => {
+    loopFailure ??= error;
+  });
 
   const idle = () => (state.pendingReplies.length === 0 || replyResting) && state.pendingLedger.length === 0;
   await condition(

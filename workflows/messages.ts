@@ -1,5 +1,6 @@
 /** Every signal and query of the contact actor, in one place. Wire names are fixed: operators use them from the CLI. */
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+import type { OutboundSendResult } from '../activities/outbound-send';
 import type { CampaignProgress } from './domain/campaign';
 import type { ContactState, OptOutRecord } from './domain/contact-state';
 import type { SuppressionImportProgress } from './domain/suppression-import';
@@ -48,6 +49,12 @@ export const applyOptOutUpdate = defineUpdate<ApplyOptOutResult, [RecordOptOutIn
 
 /** A suppression import's counts so far (rows read, opted out, already opted out, duplicates, invalid). */
 export const suppressionImportProgressQuery = defineQuery<SuppressionImportProgress>('progress');
+
+/**
+ * A send's first answer: sent, refused, failed, unknown, or held for quiet hours (then it goes on waiting, and its
+ * result comes when the window opens). The single-send API waits on this rather than on the workflow's result.
+ */
+export const sendAnswerUpdate = defineUpdate<OutboundSendResult | { status: 'failed'; reason: string }>('sendAnswer');
 
 /** A campaign's counts and status so far. */
 export const campaignProgressQuery = defineQuery<CampaignProgress>('progress');

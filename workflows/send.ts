@@ -5,12 +5,16 @@
  */
 import {
   ActivityFailure,
+  allHandlersFinished,
   ApplicationFailure,
+  condition,
   getExternalWorkflowHandle,
   log,
   patched,
   proxyActivities,
   proxyLocalActivities,
+  setHandler,
+  sleep,
   workflowInfo,
   type ActivityOptions,
 } from '@temporalio/workflow';
@@ -18,7 +22,7 @@ import type { LedgerActivities } from '../activities/ledger';
 import type { OutboundSendActivities, OutboundSendRequest, OutboundSendResult } from '../activities/outbound-send';
 import { contactWorkflowId } from './contact-start';
 import { stateUnavailableEntry } from './domain/ledger';
-import { messageSentSignal, recordOptOutSignal, sendRefusedSignal } from './messages';
+import { messageSentSignal, recordOptOutSignal, sendAnswerUpdate, sendRefusedSignal } from './messages';
 
 /** Each attempt reads the state within seconds; all attempts together within 30 s, then STATE_UNAVAILABLE. */
 const SEND_ACTIVITY_OPTIONS: ActivityOptions = {
@@ -47,15 +51,39 @@ export type SendMessageResult = OutboundSendResult | { status: 'failed'; reason:
 export const EXACT_SEND_GATE_PATCH = 'exact-send-gate';
 
 export async function sendMessageWorkflow(request: OutboundSendRequest): Promise<SendMessageResult> {
+  // The first answer, for the caller waiting on sendAnswer: a held message answers "held" and goes on waiting.
+  let answer: SendMessageResult | undefined;
+  setHandler(sendAnswerUpdate, async () => {
+    await condition(() => answer !== undefined);
+    return answer!;
+  });
+  const result = await decideAndSend(request, (first) => {
+    answer ??= first;
+  });
+  answer ??= result;
+  await condition(allHandlersFinished);
+  return result;
+}
+
+async function decideAndSend(request: OutboundSendRequest, answered: (result: SendMessageResult) => void): Promise<SendMessageResult> {
   if (!patched(EXACT_SEND_GATE_PATCH)) return legacySendMessage(request);
-  try {
-    return await sendActivities.sendOutbound.executeWithOptions(
-      { ...SEND_ACTIVITY_OPTIONS, summary: `${request.type} message to ${request.to} from ${request.from}` },
-      [request],
-    );
-  } catch (error) {
-    const cause = error instanceof ActivityFailure && error.cause instanceof Error ? error.cause.message : String(error);
-    return giveUpSend(request, `no attempt could finish within 30 s: ${cause}`);
+  for (;;) {
+    let result: SendMessageResult;
+    try {
+      result = await sendActivities.sendOutbound.executeWithOptions(
+        { ...SEND_ACTIVITY_OPTIONS, summary: `${request.type} message to ${request.to} from ${request.from}` },
+        [request],
+      );
+    } catch (error) {
+      const cause = error instanceof ActivityFailure && error.cause instanceof Error ? error.cause.message : String(error);
+      return giveUpSend(request, `no attempt could finish within 30 s: ${cause}`);
+    }
+    if (result.status !== 'held') return result;
+    // §9: a durable timer until the recipient's window opens, then the gate decides again (a STOP meanwhile refuses
+    // it). No history before the compliance clock holds a `held` result, so none replays into this branch.
+    answered(result);
+    const wait = Math.max(0, Date.parse(result.heldUntil) - Date.now());
+    await sleep(wait, { summary: `held for quiet hours until ${result.heldUntil}: ${result.reason.slice(0, 200)}` });
   }
 }
 

@@ -3,7 +3,7 @@ import type { Pool } from 'pg';
 import { storableText } from '../../workflows/domain/storable';
 import { FINAL_DELIVERY_STATUSES } from '../providers/provider';
 
-export type OutboundStatus = 'pending' | 'sending' | 'sent' | 'failed' | 'refused';
+export type OutboundStatus = 'pending' | 'held' | 'sending' | 'sent' | 'failed' | 'refused';
 
 export interface OutboundMessageRecord {
   id: string;
@@ -29,6 +29,8 @@ export interface OutboundMessageRecord {
   decideBy: string | null;
   /** when an attempt last began handing it to the provider; null: none did */
   sendingSince: string | null;
+  /** held for quiet hours until then (status `held`); null otherwise */
+  heldUntil: string | null;
   createdAt: string;
   updatedAt: string;
 }
@@ -40,6 +42,7 @@ const COLUMNS = `id, idempotency_key AS "idempotencyKey", contact, business_numb
   run_id AS "runId",
   to_char(decide_by AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS "decideBy",
   to_char(sending_since AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS "sendingSince",
+  to_char(held_until AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS "heldUntil",
   to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS "createdAt",
   to_char(updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS "updatedAt"`;
 
@@ -108,10 +111,23 @@ export class OutboundMessages {
    * that stopped waiting fences it) and its decision deadline has not passed, by the database's clock. False: the
    * message must not be handed over; the row says why.
    */
+  /**
+   * Held for quiet hours: the caller is answered "held" and stops waiting, so its deadline no longer fences the row.
+   * False when the caller fenced it first (its deadline passed before the hold), or it was settled meanwhile.
+   */
+  async markHeld(id: string, heldUntil: string, reason: string): Promise<boolean> {
+    const { rowCount } = await this.pool.query(
+      `UPDATE outbound_messages SET status = 'held', held_until = $2::timestamptz, error_message = $3, decide_by = NULL, updated_at = now()
+       WHERE id = $1 AND status IN ('pending', 'held') AND (decide_by IS NULL OR now() < decide_by)`,
+      [id, heldUntil, storableText(reason)],
+    );
+    return (rowCount ?? 0) > 0;
+  }
+
   async beginSending(id: string, body: string): Promise<boolean> {
     const { rowCount } = await this.pool.query(
-      `UPDATE outbound_messages SET status = 'sending', body = $2, attempts = attempts + 1, sending_since = now(), updated_at = now()
-       WHERE id = $1 AND status IN ('pending', 'sending') AND (decide_by IS NULL OR now() < decide_by)`,
+      `UPDATE outbound_messages SET status = 'sending', body = $2, attempts = attempts + 1, sending_since = now(), held_until = NULL, updated_at = now()
+       WHERE id = $1 AND status IN ('pending', 'held', 'sending') AND (decide_by IS NULL OR now() < decide_by)`,
       [id, storableText(body)],
     );
     return (rowCount ?? 0) > 0;
@@ -137,7 +153,7 @@ export class OutboundMessages {
     await this.pool.query(
       // A row already settled (or fenced by its caller) keeps what its caller was told.
       `UPDATE outbound_messages SET status = 'refused', refusal_code = $2, error_message = $3, updated_at = now()
-       WHERE id = $1 AND status IN ('pending', 'sending')`,
+       WHERE id = $1 AND status IN ('pending', 'held', 'sending')`,
       [id, code, reason],
     );
   }

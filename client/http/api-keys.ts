@@ -44,6 +44,7 @@ export const ROUTE_SCOPES: Readonly<Record<string, ApiKeyScope>> = {
   'GET /v1/contacts/:phone': 'read',
   'GET /v1/contacts/:phone/can-send': 'read',
   'GET /v1/contacts/:phone/messages': 'read',
+  'GET /v1/messages/:idempotencyKey': 'read',
   'GET /v1/contacts/:phone/history': 'read',
   'GET /v1/opt-outs': 'read',
   'GET /v1/opt-outs/imports/:importId': 'read',

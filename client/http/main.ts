@@ -32,6 +32,8 @@ export async function startApi(config: ServiceConfig, { temporal, databaseUrl }:
     defaultCountry: env.DEFAULT_COUNTRY,
     sendDecisionTimeoutMs: env.SEND_DECISION_TIMEOUT_MS,
     workflowSettings: { keywords, continueAsNewAfterEvents: env.CONTACT_CONTINUE_AS_NEW_AFTER_EVENTS },
+    clock: config.clock,
+    doubleOptIn: config.doubleOptIn,
   });
   const app = buildApiServer({
     consent,

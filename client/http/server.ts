@@ -197,15 +197,19 @@ export function buildApiServer({ consent, client, pool, namespace, taskQueue, lo
   }));
 
   /**
-   * 201 sent; 422 refused with its code (OPTED_OUT, NO_CONSENT, MISSING_DISCLOSURES, FREQUENCY_CAP, IN_FLIGHT_LIMIT);
-   * 503 STATE_UNAVAILABLE (not sent); 502 failed at the provider; 202 OUTCOME_UNKNOWN (it may have been sent).
+   * 201 sent; 422 refused with its code (OPTED_OUT, NO_CONSENT, MISSING_DISCLOSURES, FREQUENCY_CAP, STATE_MESSAGE_LIMIT,
+   * QUIET_HOURS, IN_FLIGHT_LIMIT); 503 STATE_UNAVAILABLE (not sent); 502 failed at the provider; 202 OUTCOME_UNKNOWN
+   * (it may have been sent) or held for quiet hours (it goes when the window opens, unless refused then).
    */
   app.post('/v1/messages', { schema: { body: schemas.sendMessage } }, async (request, reply) => {
     const answer = await consent.sendMessage(request.body);
     const status =
-      answer.status === 'sent' ? 201 : answer.status === 'failed' ? 502 : answer.status === 'unknown' ? 202 : answer.code === 'STATE_UNAVAILABLE' ? 503 : 422;
+      answer.status === 'sent' ? 201 : answer.status === 'failed' ? 502 : answer.status === 'unknown' || answer.status === 'held' ? 202 : answer.code === 'STATE_UNAVAILABLE' ? 503 : 422;
     return reply.status(status).send(answer);
   });
+
+  /** A message's state now, by its idempotency key: held messages say until when (consent-rules.md §9). */
+  app.get('/v1/messages/:idempotencyKey', { schema: { params: schemas.messageParams } }, async (request) => consent.getMessage(request.params.idempotencyKey));
 
   app.post('/v1/consents', { schema: { body: schemas.recordConsent } }, async (request, reply) => {
     const recorded = await consent.recordConsent(request.body);

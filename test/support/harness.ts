@@ -7,10 +7,12 @@ import { inject } from 'vitest';
 import { createPool } from '../../activities/postgres/pool';
 import { createSandboxProvider } from '../../activities/providers/sandbox';
 import type { SmsProvider } from '../../activities/providers/provider';
-import { ConsentClient } from '../../client/consent-client';
+import { ConsentClient, type ConsentClientOptions } from '../../client/consent-client';
+import type { ComplianceClockSettings } from '../../workflows/domain/compliance-clock';
 import type { ApiDependencies } from '../../client/http/server';
 import { createConsentWorker } from '../../worker/consent-worker';
 import type { ContactWorkflowSettings } from '../../workflows/contact';
+import { ALWAYS_OPEN } from './clock';
 import { TEST_PROFILE } from './profile';
 
 // The SDK's own INFO lines (worker state changes) drown the test output; warnings still show.
@@ -26,6 +28,13 @@ export interface HarnessOptions {
   sendDecisionTimeoutMs?: number;
   /** wraps the pool the worker's activities use (to inject database faults) */
   wrapWorkerPool?: (pool: Pool) => Pool;
+  /**
+   * The compliance clock of the worker's gate and the client's can-send. Default ALWAYS_OPEN: a test of something else
+   * must not depend on the hour it runs at; the clock's own tests move the windows (the server cannot skip time).
+   */
+  clock?: ComplianceClockSettings;
+  /** the client's double opt-in settings (tests shorten the window) */
+  doubleOptIn?: ConsentClientOptions['doubleOptIn'];
 }
 
 export interface Harness {
@@ -63,6 +72,8 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
       pool,
       workflowSettings: options.workflowSettings,
       sendDecisionTimeoutMs: options.sendDecisionTimeoutMs,
+      clock: options.clock ?? ALWAYS_OPEN,
+      doubleOptIn: options.doubleOptIn,
     }),
     pool,
     taskQueue,
@@ -82,6 +93,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
         profile: TEST_PROFILE,
         client,
         workflowBundlePath,
+        clock: options.clock ?? ALWAYS_OPEN,
       });
       running = { worker, done: worker.run() };
       return worker;

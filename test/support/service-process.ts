@@ -32,7 +32,8 @@ export function startServiceProcess(script: 'worker' | 'api' | 'start' | 'worker
   const child = spawn('npm', ['run', '--silent', script], {
     cwd: root,
     // The test run's own settings must not leak in: only PATH/HOME and what the test gives.
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
+    // QUIET_HOURS_RULES=all-day: as in the harness, a test of something else does not depend on the hour it runs at.
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', QUIET_HOURS_RULES: 'all-day', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let raw = '';

@@ -9,6 +9,7 @@ import { createPool } from '../../activities/postgres/pool';
 import { createSandboxProvider } from '../../activities/providers/sandbox';
 import type { SmsProvider } from '../../activities/providers/provider';
 import { createConsentWorker } from '../../worker/consent-worker';
+import { ALWAYS_OPEN } from './clock';
 import { TEST_PROFILE } from './profile';
 
 async function main(): Promise<void> {
@@ -36,6 +37,8 @@ async function main(): Promise<void> {
     profile: TEST_PROFILE,
     client: new Client({ connection: await Connection.connect({ address: TEMPORAL_ADDRESS! }) }),
     workflowBundlePath: WORKFLOW_BUNDLE_PATH,
+    // As in the harness: tests of other things do not depend on the hour they run at.
+    clock: ALWAYS_OPEN,
   });
   const running = worker.run();
   process.stdout.write('worker ready\n');

@@ -5,7 +5,7 @@
 import { ownPattern, z } from './zod';
 import { lazySchema } from './lazy-schema';
 import { storableText } from './storable';
-import { MAX_MESSAGE_ID_LENGTH, MESSAGE_TYPES, e164Schema, isoTimestampSchema, storableTextField } from './schemas';
+import { MAX_MESSAGE_ID_LENGTH, MESSAGE_TYPES, businessNumberSchema, e164Schema, isoTimestampSchema, storableTextField } from './schemas';
 
 const requiredText = (max: number) => storableTextField({ min: 1, max });
 const optionalText = (max: number) => storableTextField({ min: 1, max }).optional();
@@ -93,6 +93,41 @@ export const consentSourceSchema = lazySchema(() =>
 export type ConsentSource = z.infer<typeof consentSourceSchema>;
 export type ConsentSourceKind = ConsentSource['kind'];
 
+/** A state or time zone given with the consent (a form's address): quiet hours read it before the area code (§9). */
+export const recipientLocationSchema = lazySchema(() =>
+  z
+    .object({
+      /** two-letter state, territory or province code (FL, PR, ON) */
+      state: z.string().trim().toUpperCase().regex(/^[A-Z]{2}$/, 'must be a two-letter state, territory or province code such as FL').optional(),
+      /** an IANA time zone such as America/New_York */
+      timeZone: z.string().trim().regex(/^[A-Za-z_]+(?:\/[A-Za-z0-9_+-]+){1,2}$/, 'must be an IANA time zone such as America/New_York').optional(),
+    })
+    .refine((location) => location.state !== undefined || location.timeZone !== undefined, { message: 'must give a state or a timeZone' }),
+);
+export type RecipientLocationInput = z.infer<typeof recipientLocationSchema>;
+
+/** Keywords that confirm a double opt-in (Attentive's and Braze's default: Y or YES). */
+export const DEFAULT_CONFIRMATION_KEYWORDS = ['Y', 'YES'];
+
+/**
+ * How the consent is confirmed by text (consent-rules.md §10), decided at the edge from the program: a single opt-in
+ * holds at once and is confirmed once (CTIA 5.1.2.1); a double opt-in stays pending until the contact replies one of
+ * the keywords on `from` before `expiresAt`. Absent (older signals): no text is sent.
+ */
+export const consentConfirmationSchema = lazySchema(() =>
+  z.object({
+    mode: z.enum(['single_opt_in', 'double_opt_in']),
+    /** the business number the request or the confirmation goes from; null: none can be sent */
+    from: businessNumberSchema.nullable(),
+    /** send the opt-in confirmation once the consent holds (the program may switch it off) */
+    confirm: z.boolean(),
+    keywords: z.array(z.string().trim().toUpperCase().min(1).max(20)).min(1).max(10).default(DEFAULT_CONFIRMATION_KEYWORDS),
+    /** double opt-in: when it expires unconfirmed */
+    expiresAt: isoTimestampSchema.nullable().default(null),
+  }),
+);
+export type ConsentConfirmation = z.infer<typeof consentConfirmationSchema>;
+
 export const consentInputSchema = lazySchema(() =>
   z.object({
     type: z.enum(['express', 'express_written']),
@@ -103,6 +138,8 @@ export const consentInputSchema = lazySchema(() =>
     businessNumber: e164Schema.nullable().default(null),
     program: storableTextField({ min: 1, max: 100 }).nullable().default(null),
     grantedAt: isoTimestampSchema,
+    recipientLocation: recipientLocationSchema.optional(),
+    confirmation: consentConfirmationSchema.optional(),
   }),
 );
 export type ConsentInput = z.infer<typeof consentInputSchema>;

@@ -15,7 +15,13 @@ const PERIOD_MS = { day: 86_400_000, week: 7 * 86_400_000, month: 30 * 86_400_00
 export function evaluateSend(state: ContactState, request: CanSendRequest, now: string): CanSendResult {
   // The counter survives the sends list's bound; a state from before it existed still has its sends to go by.
   const firstBusinessMessage = !(state.counts.businessMessagesSent > 0) && !state.sentMessages.some((sent) => sent.type !== 'conversational');
-  const decide = (code: SendDecisionCode, reason: string): CanSendResult => ({ allowed: code === 'ALLOWED', code, reason, firstBusinessMessage });
+  const decide = (code: SendDecisionCode, reason: string, nextAllowedAt?: string): CanSendResult => ({
+    allowed: code === 'ALLOWED',
+    code,
+    reason,
+    firstBusinessMessage,
+    ...(nextAllowedAt !== undefined ? { nextAllowedAt } : {}),
+  });
 
   // §4: an opt-out is account-wide and blocks every type from every business number.
   if (state.optedOut) {
@@ -47,6 +53,33 @@ export function evaluateSend(state: ContactState, request: CanSendRequest, now: 
         `program ${request.program.id} declared at most ${cap.max} msgs/${cap.per}; ${inWindow}${inWindow >= MAX_COUNTED_SENDS ? ' or more' : ''} already went to ${state.phone} since ${windowStart}${reserved > 0 ? ` or are being sent (${reserved})` : ''}`,
       );
     }
+  }
+  // §9: the clock, last, so a message held for quiet hours is one that would otherwise go (a STOP meanwhile refuses it).
+  const limit = request.clock?.stateLimit;
+  if (limit && request.type === 'promotional') {
+    const at = request.at ?? now;
+    const windowStart = new Date(Date.parse(at) - limit.hours * 3_600_000).toISOString();
+    // Reserved sends hold their place from when they were reserved: concurrent sends cannot all pass the limit.
+    const counted = [
+      ...state.promotionalSends.filter((sentAt) => sentAt > windowStart),
+      ...(state.reservations ?? []).filter((r) => r.type === 'promotional').map((r) => r.reservedAt),
+    ].sort();
+    if (counted.length >= limit.max) {
+      const freedAt = new Date(Date.parse(counted[counted.length - limit.max]!) + limit.hours * 3_600_000).toISOString();
+      return decide(
+        'STATE_MESSAGE_LIMIT',
+        `${limit.region} allows at most ${limit.max} promotional messages to a person per ${limit.hours} hours (${limit.source}); ${counted.length} went or are going to ${state.phone} since ${windowStart}; allowed again from ${freedAt}`,
+        freedAt,
+      );
+    }
+  }
+  const quiet = request.clock?.quietHours;
+  if (quiet) {
+    return decide(
+      'QUIET_HOURS',
+      `it is ${quiet.localTime} in ${quiet.timeZone}, outside the recipient's sending window (${quiet.source}); allowed from ${quiet.nextAllowedAt}`,
+      quiet.nextAllowedAt,
+    );
   }
   return decide('ALLOWED', consent.reason);
 }

@@ -1,14 +1,18 @@
 /** The contact actor's state: one plain, serialisable object that passes through continue-as-new, bounded. */
 import type { InboundIntent, KeywordSettingsChanges } from './keywords';
+import type { ConsentInput } from './consent-evidence';
 import type { LedgerEntry } from './ledger';
 import type { MessageType, OptOutSource } from './schemas';
 import {
   LEGACY_DEDUPE_WINDOW,
   MAX_CONSENTS,
   MAX_COUNTED_PROGRAMS,
+  MAX_COUNTED_PROMOTIONAL_SENDS,
   MAX_COUNTED_SENDS,
   MAX_PAST_OPT_OUTS,
+  MAX_PENDING_CONSENTS,
   MAX_REVIEW_FLAGS,
+  OPT_IN_REPLY_KINDS,
   MAX_SEND_REFUSALS,
   MAX_SEND_RESERVATIONS,
   SEND_RESERVATION_LEASE_MS,
@@ -88,6 +92,9 @@ export interface PendingReply {
   optedOutWhenDecided?: boolean;
   /** a reply still not sent a day after it was decided is given up as failed */
   decidedAt?: string;
+  /** opt-in texts: the program they are for (its facts are the text's), and the reply that confirms a double opt-in */
+  program?: string | null;
+  confirmKeyword?: string;
 }
 
 /**
@@ -98,9 +105,27 @@ export interface PendingReply {
  */
 export function replyStaleness(reply: PendingReply, state: Pick<ContactState, 'optedOut'>): string | null {
   if (!state.optedOut) return null;
+  if (OPT_IN_REPLY_KINDS.includes(reply.kind)) return 'the contact opted out: no opt-in text reaches an opted-out contact';
   if (reply.kind === 'resubscribe_confirmation') return 'the contact opted out after this re-subscribe';
   if (reply.kind === 'help' && reply.optedOutWhenDecided === false) return 'the contact opted out after asking for HELP';
   return null;
+}
+
+/**
+ * A double opt-in waiting for the contact's Y (consent-rules.md §10): the consent as given, with its form's evidence,
+ * held until a confirming reply on `from` before `expiresAt` turns it into a consent, or it expires (never a consent).
+ */
+export interface PendingConsent {
+  /** the key of its `consent_pending` ledger entry */
+  evidenceKey: string;
+  consent: ConsentInput;
+  /** the business number the request went from (a Y must come to it); null: none could be sent */
+  from: string | null;
+  keywords: string[];
+  requestedAt: string;
+  expiresAt: string;
+  /** send the opt-in confirmation once it is confirmed */
+  confirm: boolean;
 }
 
 /** A business-initiated or conversational message the engine sent: first-message and frequency rules read these. */
@@ -179,6 +204,8 @@ export interface ContactState {
   sentMessages: SentMessageRecord[];
   /** per program, the times of its newest business sends (frequency caps count these) */
   programSends: ProgramSends[];
+  /** the times of the newest promotional sends, whatever their program: state message limits count these (§9) */
+  promotionalSends: string[];
   sendRefusals: SendRefusalRecord[];
   /** sends allowed and reserved, not yet settled (bounded by MAX_SEND_RESERVATIONS) */
   reservations: SendReservation[];
@@ -190,6 +217,8 @@ export interface ContactState {
   counts: ContactCounts;
   /** the account's keyword settings (changes from the defaults) that the latest text carried; absent: none carried any yet */
   keywords?: KeywordSettingsChanges;
+  /** double opt-ins waiting for the contact's confirmation (bounded by MAX_PENDING_CONSENTS) */
+  pendingConsents: PendingConsent[];
 }
 
 export function emptyContactState(phone: string): ContactState {
@@ -206,10 +235,12 @@ export function emptyContactState(phone: string): ContactState {
     recentMessageIds: [],
     sentMessages: [],
     programSends: [],
+    promotionalSends: [],
     sendRefusals: [],
     reservations: [],
     lastInbound: null,
     pendingLedger: [],
+    pendingConsents: [],
     ledgerSeq: 0,
     counts: {
       inbound: 0,
@@ -254,6 +285,7 @@ export function addConsent(state: ContactState, consent: ConsentRecord): 'added'
 export function recordSend(state: ContactState, sent: SentMessageRecord): void {
   state.sentMessages = [...state.sentMessages, sent].slice(-MAX_SENT_MESSAGES);
   state.programSends = countSends(state.programSends, [sent]);
+  if (sent.type === 'promotional') state.promotionalSends = [...state.promotionalSends, sent.sentAt].sort().slice(-MAX_COUNTED_PROMOTIONAL_SENDS);
 }
 
 /** Settles a reservation (its send was confirmed, refused or released): its slot is freed; returns it, if there was one. */
@@ -328,11 +360,21 @@ export function settleContactState(phone: string, carried: unknown): ContactStat
     recentMessageIds: list(carried.recentMessageIds, (value) => (typeof value === 'string' ? value : undefined)).slice(-LEGACY_DEDUPE_WINDOW),
     sentMessages: sentMessages.slice(-MAX_SENT_MESSAGES),
     programSends,
+    // Older states counted no promotional sends apart: the sends they still hold are where the count starts.
+    promotionalSends: (Array.isArray(carried.promotionalSends)
+      ? list(carried.promotionalSends, (time) => (typeof time === 'string' ? time : undefined))
+      : sentMessages.filter((sent) => sent.type === 'promotional').map((sent) => sent.sentAt)
+    )
+      .sort()
+      .slice(-MAX_COUNTED_PROMOTIONAL_SENDS),
     sendRefusals: list(carried.sendRefusals, sendRefusal).slice(-MAX_SEND_REFUSALS),
     reservations: list(carried.reservations, reservation).slice(-MAX_SEND_RESERVATIONS),
     lastInbound: isRecord(carried.lastInbound) ? (carried.lastInbound as unknown as ContactState['lastInbound']) : null,
     pendingLedger: list(carried.pendingLedger, (value) => (isRecord(value) && typeof value.key === 'string' ? (value as unknown as LedgerEntry) : undefined)),
     ledgerSeq: num(carried.ledgerSeq, 0),
+    pendingConsents: list(carried.pendingConsents, (value) =>
+      isRecord(value) && typeof value.evidenceKey === 'string' && typeof value.expiresAt === 'string' && isRecord(value.consent) ? (value as unknown as PendingConsent) : undefined,
+    ).slice(-MAX_PENDING_CONSENTS),
     counts: Object.fromEntries(
       Object.entries(empty.counts).map(([key, zero]) => [
         key,

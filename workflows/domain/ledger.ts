@@ -21,6 +21,12 @@ export const LEDGER_EVENTS = [
   'send_failed',
   /** a send decided and possibly handed to the provider, whose outcome no attempt could confirm (OUTCOME_UNKNOWN) */
   'send_outcome_unknown',
+  /** a send due in the recipient's quiet hours, held until the window opens and decided again then (§9) */
+  'send_held',
+  /** a double opt-in's consent, recorded with its evidence and waiting for the contact's Y (§10) */
+  'consent_pending',
+  /** a double opt-in that ended without the contact's confirmation: never a consent */
+  'consent_expired',
 ] as const;
 export type LedgerEvent = (typeof LEDGER_EVENTS)[number];
 

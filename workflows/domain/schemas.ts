@@ -242,6 +242,30 @@ export const frequencyCapSchema = lazySchema(() =>
   z.object({ max: z.number().int().min(1), per: z.enum(FREQUENCY_PERIODS) }),
 );
 
+/**
+ * What the send gate (or the can-send query's edge) tells the actor about the clock: it reads the recipient's local
+ * time itself (compliance-clock.ts, outside the workflow bundle) and hands over the verdict; the actor counts the state
+ * limit against its own sends and reservations, atomically with the rest of the decision.
+ */
+export const sendClockSchema = lazySchema(() =>
+  z.object({
+    /** quiet hours, when they close the window now for this message; null: open, or the message is exempt */
+    quietHours: z
+      .object({
+        nextAllowedAt: isoTimestampSchema,
+        timeZone: z.string().min(1).max(64),
+        localTime: z.string().min(1).max(16),
+        source: z.string().min(1).max(500),
+      })
+      .nullable(),
+    /** the state's limit on promotional messages to this recipient; null: none applies */
+    stateLimit: z
+      .object({ region: z.string().min(1).max(8), max: z.number().int().min(1), hours: z.number().positive().max(24 * 31), source: z.string().min(1).max(500) })
+      .nullable(),
+  }),
+);
+export type SendClock = z.infer<typeof sendClockSchema>;
+
 export const canSendRequestSchema = lazySchema(() =>
   z.object({
     /** the business number the message would be sent from */
@@ -254,12 +278,14 @@ export const canSendRequestSchema = lazySchema(() =>
       .default(null),
     /** when the send would happen: the frequency window ends here (defaults to the workflow's clock) */
     at: isoTimestampSchema.optional(),
+    /** the compliance clock's part of the decision (consent-rules.md §9), from the gate; absent: not applied (older callers) */
+    clock: sendClockSchema.optional(),
   }),
 );
 export type CanSendRequest = z.infer<typeof canSendRequestSchema>;
 export type CanSendRequestInput = z.input<typeof canSendRequestSchema>;
 
-export const SEND_DECISION_CODES = ['ALLOWED', 'OPTED_OUT', 'NO_CONSENT', 'FREQUENCY_CAP', 'IN_FLIGHT_LIMIT'] as const;
+export const SEND_DECISION_CODES = ['ALLOWED', 'OPTED_OUT', 'NO_CONSENT', 'FREQUENCY_CAP', 'STATE_MESSAGE_LIMIT', 'QUIET_HOURS', 'IN_FLIGHT_LIMIT'] as const;
 export type SendDecisionCode = (typeof SEND_DECISION_CODES)[number];
 
 export interface CanSendResult {
@@ -268,10 +294,12 @@ export interface CanSendResult {
   reason: string;
   /** no business-initiated message has gone to this contact yet: §6's disclosures are due */
   firstBusinessMessage: boolean;
+  /** QUIET_HOURS and STATE_MESSAGE_LIMIT: the first time the message would be allowed */
+  nextAllowedAt?: string;
 }
 
 /** Every way a send can be refused, as the send API reports it (OPTED_OUT is like Twilio's 21610). */
-export const SEND_REFUSAL_CODES = ['OPTED_OUT', 'NO_CONSENT', 'MISSING_DISCLOSURES', 'FREQUENCY_CAP', 'IN_FLIGHT_LIMIT', 'STATE_UNAVAILABLE'] as const;
+export const SEND_REFUSAL_CODES = ['OPTED_OUT', 'NO_CONSENT', 'MISSING_DISCLOSURES', 'FREQUENCY_CAP', 'STATE_MESSAGE_LIMIT', 'QUIET_HOURS', 'IN_FLIGHT_LIMIT', 'STATE_UNAVAILABLE'] as const;
 export type SendRefusalCode = (typeof SEND_REFUSAL_CODES)[number];
 
 /**

@@ -12,6 +12,23 @@ export const RESUBSCRIBE_CONFIRMATION_TEMPLATE =
 export const HELP_REPLY_TEMPLATE =
   '{business}: for help, {helpContact}. {frequency}. Msg & data rates may apply. Reply STOP to unsubscribe.';
 
+/**
+ * CTIA Messaging Principles 5.1.2.1: once a consent to a recurring program is recorded, one confirmation with the
+ * program's name, its frequency, the rates notice, HELP and STOP. Never to an opted-out contact (consent-rules.md §10).
+ */
+export const OPT_IN_CONFIRMATION_TEMPLATE =
+  '{business}: you are subscribed to {description}. {frequency}. Msg & data rates may apply. Reply HELP for help, STOP to cancel.';
+/** consent-rules.md §10: a double opt-in's request: the same disclosures, and how to confirm (Attentive's two-tap flow). */
+export const OPT_IN_REQUEST_TEMPLATE =
+  '{business}: reply {confirmKeyword} to confirm you want {description}. {frequency}. Msg & data rates may apply. Reply HELP for help, STOP to cancel.';
+
+/** What an opt-in request or confirmation says about the program it is for (the program's, or the account's). */
+export interface ProgramFacts {
+  businessName: string;
+  description: string;
+  frequency: string;
+}
+
 /** What the account tells its contacts about itself in replies. */
 export interface AccountProfile {
   businessName: string;
@@ -31,20 +48,30 @@ export const DEFAULT_ACCOUNT_PROFILE: AccountProfile = {
 /** The reply activity's error when a retry finds its reply no longer true (the actor's replyStaleness query). */
 export const REPLY_NO_LONGER_TRUE = 'ReplyNoLongerTrue';
 
-export const REPLY_KINDS = ['opt_out_confirmation', 'resubscribe_confirmation', 'help'] as const;
+export const REPLY_KINDS = ['opt_out_confirmation', 'resubscribe_confirmation', 'help', 'opt_in_request', 'opt_in_confirmation'] as const;
 export type ReplyKind = (typeof REPLY_KINDS)[number];
+/** The texts a consent (not an inbound keyword) decides: never to an opted-out contact, whatever the actor's version. */
+export const OPT_IN_REPLY_KINDS: readonly ReplyKind[] = ['opt_in_request', 'opt_in_confirmation'];
 
-export function renderReply(kind: ReplyKind, profile: AccountProfile): string {
+/** `program`: the facts of the program an opt-in text is for (default: the account's own); `confirmKeyword`: the reply that confirms. */
+export function renderReply(kind: ReplyKind, profile: AccountProfile, program?: ProgramFacts, confirmKeyword = 'Y'): string {
   const template = {
     opt_out_confirmation: OPT_OUT_CONFIRMATION_TEMPLATE,
     resubscribe_confirmation: RESUBSCRIBE_CONFIRMATION_TEMPLATE,
     help: HELP_REPLY_TEMPLATE,
+    opt_in_request: OPT_IN_REQUEST_TEMPLATE,
+    opt_in_confirmation: OPT_IN_CONFIRMATION_TEMPLATE,
   }[kind];
   return template
-    .replaceAll('{business}', profile.businessName)
+    .replaceAll('{business}', program?.businessName ?? profile.businessName)
     .replaceAll('{helpContact}', profile.helpContact)
-    .replaceAll('{frequency}', profile.messageFrequency);
+    .replaceAll('{description}', program?.description ?? profile.programDescription)
+    .replaceAll('{frequency}', program?.frequency ?? profile.messageFrequency)
+    .replaceAll('{confirmKeyword}', confirmKeyword);
 }
+
+/** Double opt-ins waiting for their confirmation, kept per contact; a new one past this replaces the oldest (§10). */
+export const MAX_PENDING_CONSENTS = 5;
 
 // The contact's state is carried through every continue-as-new: each list is bounded, and long texts are cut, so a busy
 // contact's payload stays under STATE_PAYLOAD_TARGET_BYTES. Full texts and evidence live in the ledger (consent-rules.md §8).
@@ -63,6 +90,8 @@ export const MAX_SENT_MESSAGES = 30;
  * program may declare (a cap above it is refused at declaration, and counted as reached if one is met anyway).
  */
 export const MAX_COUNTED_SENDS = 100;
+/** Promotional send times kept per contact for state message limits (3 per 24 h where a state sets one). */
+export const MAX_COUNTED_PROMOTIONAL_SENDS = 20;
 /** Programs whose sends are counted per contact; the one least recently sent is dropped first. */
 export const MAX_COUNTED_PROGRAMS = 50;
 /**
