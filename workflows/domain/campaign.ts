@@ -10,8 +10,11 @@ import { z } from './zod';
 export type CampaignStatus = 'scheduled' | 'running' | 'paused' | 'completed' | 'cancelled';
 export const CAMPAIGN_FINAL_STATUSES: readonly CampaignStatus[] = ['completed', 'cancelled'];
 
-/** A recipient's outcome: `pending` until decided; `invalid` rows were never sendable (bad number, missing variable). */
-export const RECIPIENT_STATUSES = ['pending', 'sent', 'refused', 'failed', 'unknown', 'cancelled', 'invalid'] as const;
+/**
+ * A recipient's outcome: `pending` until decided; `held` waits for its quiet hours to end (consent-rules.md §9), then
+ * is pending again; `invalid` rows were never sendable (bad number, missing variable).
+ */
+export const RECIPIENT_STATUSES = ['pending', 'held', 'sent', 'refused', 'failed', 'unknown', 'cancelled', 'invalid'] as const;
 export type RecipientStatus = (typeof RECIPIENT_STATUSES)[number];
 
 /** What the progress query, GET /v1/campaigns/:id and the CLI show: total = every other count added up. */
@@ -26,6 +29,8 @@ export interface CampaignCounts {
   unknown: number;
   /** valid, not decided yet */
   pending: number;
+  /** due in the recipient's quiet hours: sent (or refused) once the window opens (consent-rules.md §9) */
+  held: number;
   /** never attempted because the campaign was cancelled */
   cancelled: number;
   /** rows that could not be sent at all, by line with the reason */
@@ -35,8 +40,29 @@ export interface CampaignCounts {
 }
 
 export function emptyCampaignCounts(): CampaignCounts {
-  return { total: 0, sent: 0, refused: 0, failed: 0, unknown: 0, pending: 0, cancelled: 0, invalid: 0, refusedByCode: {} };
+  return { total: 0, sent: 0, refused: 0, failed: 0, unknown: 0, pending: 0, held: 0, cancelled: 0, invalid: 0, refusedByCode: {} };
 }
+
+/** Counts as an older run carried them or an older activity answered them (no `held`): every count present. */
+export function completeCampaignCounts(counts: Partial<CampaignCounts> | undefined): CampaignCounts {
+  return { ...emptyCampaignCounts(), ...counts };
+}
+
+/** What the campaign's count activity answers: the counts, and when the first held recipient may go. */
+export interface CampaignTally extends CampaignCounts {
+  /** the earliest held_until of the held recipients; null: none is held */
+  heldUntil: string | null;
+}
+
+/** The held recipients: how many, and when the first of them may go (null: none is held). */
+export interface HeldRecipients {
+  held: number;
+  earliest: string | null;
+}
+
+/** How a campaign treats a promotional recipient due in its quiet hours: hold it until the window opens, or refuse it. */
+export const QUIET_HOURS_CHOICES = ['hold', 'refuse'] as const;
+export type QuietHoursChoice = (typeof QUIET_HOURS_CHOICES)[number];
 
 /** The progress query's answer: a view, stable for callers, whatever the workflow keeps inside. */
 export interface CampaignProgress {
@@ -50,6 +76,8 @@ export interface CampaignProgress {
   completedAt: string | null;
   /** an operator asked for a pause that has not settled yet (sends in flight finish first) */
   pauseRequested: boolean;
+  /** when the first held recipient's quiet hours end (null: none is held) */
+  heldUntil: string | null;
 }
 
 export function campaignWorkflowId(campaignId: string): string {
@@ -161,6 +189,8 @@ export function campaignSchemas({ phone, body, program }: CampaignSchemaParts) {
     appendDisclosures: z.boolean().default(false),
     /** per business number (providers limit each 10DLC, toll-free or short code number on its own); none: as fast as the gate goes */
     ratePerSecond: rate.optional(),
+    /** a promotional recipient due in its quiet hours: held until its window opens (default), or refused QUIET_HOURS (§9) */
+    onQuietHours: z.enum(QUIET_HOURS_CHOICES).default('hold'),
     /** ISO 8601: sending starts then (a durable timer); a time past starts at once */
     startAt: isoTimestampSchema.optional(),
     /** the same id twice is one campaign: a re-submitted request starts nothing new */
