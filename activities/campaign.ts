@@ -1,9 +1,10 @@
 /**
  * The campaign's activities: plan the next batches (line ranges, never the rows), send one batch through the send
- * gate, count the outcomes, write the campaign's status, and settle what a cancellation leaves.
+ * gate, count the outcomes, release recipients held for quiet hours, write the campaign's status, and settle what a
+ * cancellation leaves.
  */
 import { ApplicationFailure, Context, log } from '@temporalio/activity';
-import { campaignSendKey, type CampaignCounts, type CampaignStatus } from '../workflows/domain/campaign';
+import { campaignSendKey, type CampaignStatus, type CampaignTally, type HeldRecipients } from '../workflows/domain/campaign';
 import type { OutboundSendRequest, OutboundSendResult, SendExecution, SendGate } from './outbound-send';
 import type { CampaignRecord, Campaigns, PendingRecipient, RecipientOutcome } from './postgres/campaigns';
 import type { OutboundMessages } from './postgres/outbound-messages';
@@ -67,6 +68,7 @@ function sendRequest(campaign: CampaignRecord, recipient: PendingRecipient): Out
     type: campaign.type,
     program: campaign.program,
     appendDisclosures: campaign.appendDisclosures,
+    onQuietHours: campaign.onQuietHours,
   };
 }
 
@@ -80,6 +82,9 @@ function toOutcome(line: number, result: OutboundSendResult): RecipientOutcome {
       return { line, status: 'failed', code: result.code, reason: result.reason, outboundMessageId: null, providerMessageId: null };
     case 'unknown':
       return { line, status: 'unknown', code: result.code, reason: result.reason, outboundMessageId: result.outboundMessageId, providerMessageId: null };
+    case 'held':
+      // Not an outcome yet: releaseHeldRecipients makes it pending again once its window opens (consent-rules.md §9).
+      return { line, status: 'held', code: result.code, reason: result.reason, outboundMessageId: result.outboundMessageId, providerMessageId: null, heldUntil: result.heldUntil };
   }
 }
 
@@ -111,8 +116,19 @@ export function createCampaignActivities({ gate, campaigns, outbox }: CampaignDe
       return campaigns.nextBatches(campaignId, afterLine, batchSize, batches);
     },
 
-    async countCampaign(campaignId: string): Promise<CampaignCounts> {
+    /** The counts, and when the first held recipient may go (histories from before holds answered the counts alone). */
+    async countCampaign(campaignId: string): Promise<CampaignTally> {
       return campaigns.counts(campaignId);
+    },
+
+    /** When planning finds nothing to send: how many recipients wait for their quiet hours to end, and the first end. */
+    async nextHeldRelease(campaignId: string): Promise<HeldRecipients> {
+      return campaigns.heldRecipients(campaignId);
+    },
+
+    /** Held recipients whose window has opened are pending again, to be sent (or refused) by the next batches; how many. */
+    async releaseHeldRecipients(campaignId: string): Promise<number> {
+      return campaigns.releaseHeld(campaignId);
     },
 
     /** Before a pause or a cancellation cancels the batches: they stop before their next send, not at their next heartbeat. */
@@ -212,6 +228,9 @@ export function createCampaignActivities({ gate, campaigns, outbox }: CampaignDe
           outcomes.push({ line: recipient.line, status: 'refused', code: recorded.refusalCode, reason: recorded.errorMessage, outboundMessageId: null, providerMessageId: null });
         } else if (recorded?.status === 'failed') {
           outcomes.push({ line: recipient.line, status: 'failed', code: recorded.errorCode, reason: recorded.errorMessage, outboundMessageId: null, providerMessageId: null });
+        } else if (recorded?.status === 'held') {
+          // Released from its hold but not sent again before the cancellation: the gate never handed it over.
+          outcomes.push({ line: recipient.line, status: 'cancelled', code: null, reason: 'the campaign was cancelled while this recipient was held for quiet hours', outboundMessageId: null, providerMessageId: null });
         } else {
           outcomes.push(toOutcome(recipient.line, await gate.giveUp(request, execution(), 'the campaign was cancelled while this send was in doubt')));
         }

@@ -1,6 +1,13 @@
 /** Campaigns in Postgres: the campaign as submitted, and one row per recipient line with its one outcome. */
 import type { Pool } from 'pg';
-import { emptyCampaignCounts, type CampaignCounts, type CampaignStatus, type RecipientStatus } from '../../workflows/domain/campaign';
+import {
+  emptyCampaignCounts,
+  type CampaignStatus,
+  type CampaignTally,
+  type HeldRecipients,
+  type QuietHoursChoice,
+  type RecipientStatus,
+} from '../../workflows/domain/campaign';
 import type { MessageType } from '../../workflows/domain/schemas';
 
 export interface CampaignDefinition {
@@ -13,9 +20,12 @@ export interface CampaignDefinition {
   ratePerSecond: number | null;
   startAt: string | null;
   fileName: string | null;
+  /** a promotional recipient due in its quiet hours: held until the window opens (the default), or refused (consent-rules.md §9) */
+  onQuietHours?: QuietHoursChoice;
 }
 
 export interface CampaignRecord extends CampaignDefinition {
+  onQuietHours: QuietHoursChoice;
   status: CampaignStatus;
   createdAt: string;
   completedAt: string | null;
@@ -37,12 +47,16 @@ export interface PendingRecipient {
 
 export interface RecipientOutcome {
   line: number;
+  /** `held` is not final: the row is pending again once its quiet hours end (releaseHeld) */
   status: Exclude<RecipientStatus, 'pending' | 'invalid'>;
   code: string | null;
   reason: string | null;
   outboundMessageId: string | null;
   providerMessageId: string | null;
+  /** held: when its window opens (ISO 8601); null otherwise */
+  heldUntil?: string | null;
 }
+
 
 export interface RecipientRecord {
   line: number;
@@ -55,6 +69,8 @@ export interface RecipientRecord {
   outboundMessageId: string | null;
   providerMessageId: string | null;
   decidedAt: string | null;
+  /** held: when its quiet hours end and it is sent (or refused) then; null otherwise */
+  heldUntil: string | null;
 }
 
 export interface RecipientPage {
@@ -68,11 +84,12 @@ const INSERT_CHUNK = 1000;
 const ISO = (column: string) => `to_char(${column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
 
 const CAMPAIGN_COLUMNS = `id, from_numbers AS "fromNumbers", message_type AS "type", body, program, append_disclosures AS "appendDisclosures",
-  rate_per_second AS "ratePerSecond", ${ISO('start_at')} AS "startAt", file_name AS "fileName", status,
+  rate_per_second AS "ratePerSecond", ${ISO('start_at')} AS "startAt", file_name AS "fileName", on_quiet_hours AS "onQuietHours", status,
   ${ISO('created_at')} AS "createdAt", ${ISO('completed_at')} AS "completedAt"`;
 
 const RECIPIENT_COLUMNS = `line, value, phone AS "to", from_number AS "from", status, code, reason,
-  outbound_message_id AS "outboundMessageId", provider_message_id AS "providerMessageId", ${ISO('decided_at')} AS "decidedAt"`;
+  outbound_message_id AS "outboundMessageId", provider_message_id AS "providerMessageId", ${ISO('decided_at')} AS "decidedAt",
+  ${ISO('held_until')} AS "heldUntil"`;
 
 export class Campaigns {
   constructor(private readonly pool: Pool) {}
@@ -86,9 +103,21 @@ export class Campaigns {
     try {
       await client.query('BEGIN');
       const { rowCount } = await client.query(
-        `INSERT INTO campaigns (id, from_numbers, message_type, body, program, append_disclosures, rate_per_second, start_at, file_name, status)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (id) DO NOTHING`,
-        [campaign.id, campaign.fromNumbers, campaign.type, campaign.body, campaign.program, campaign.appendDisclosures, campaign.ratePerSecond, campaign.startAt, campaign.fileName, status],
+        `INSERT INTO campaigns (id, from_numbers, message_type, body, program, append_disclosures, rate_per_second, start_at, file_name, on_quiet_hours, status)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT (id) DO NOTHING`,
+        [
+          campaign.id,
+          campaign.fromNumbers,
+          campaign.type,
+          campaign.body,
+          campaign.program,
+          campaign.appendDisclosures,
+          campaign.ratePerSecond,
+          campaign.startAt,
+          campaign.fileName,
+          campaign.onQuietHours ?? 'hold',
+          status,
+        ],
       );
       if (rowCount !== 1) {
         await client.query('ROLLBACK');
@@ -147,19 +176,47 @@ export class Campaigns {
     return rows[0]?.halt ?? true;
   }
 
-  /** Exact counts, from the rows: whatever attempts ran or crashed, each recipient is counted once, by its outcome. */
-  async counts(id: string): Promise<CampaignCounts> {
-    const { rows } = await this.pool.query<{ status: RecipientStatus; code: string | null; n: number }>(
-      `SELECT status, code, count(*)::int AS n FROM campaign_recipients WHERE campaign_id = $1 GROUP BY status, code`,
+  /**
+   * Exact counts, from the rows: whatever attempts ran or crashed, each recipient is counted once, by its outcome;
+   * with when the first held recipient may go.
+   */
+  async counts(id: string): Promise<CampaignTally> {
+    const { rows } = await this.pool.query<{ status: RecipientStatus; code: string | null; n: number; heldUntil: string | null }>(
+      `SELECT status, code, count(*)::int AS n, ${ISO('min(held_until)')} AS "heldUntil"
+       FROM campaign_recipients WHERE campaign_id = $1 GROUP BY status, code`,
       [id],
     );
-    const counts = emptyCampaignCounts();
-    for (const { status, code, n } of rows) {
+    const counts: CampaignTally = { ...emptyCampaignCounts(), heldUntil: null };
+    for (const { status, code, n, heldUntil } of rows) {
       counts.total += n;
       counts[status] += n;
       if (status === 'refused') counts.refusedByCode[code ?? 'UNKNOWN'] = (counts.refusedByCode[code ?? 'UNKNOWN'] ?? 0) + n;
+      // ISO strings of one format compare as their times do.
+      if (status === 'held' && heldUntil && (counts.heldUntil === null || heldUntil < counts.heldUntil)) counts.heldUntil = heldUntil;
     }
     return counts;
+  }
+
+  /** How many recipients are held for quiet hours, and when the first of them may go. */
+  async heldRecipients(id: string): Promise<HeldRecipients> {
+    const { rows } = await this.pool.query<HeldRecipients>(
+      `SELECT count(*)::int AS held, ${ISO('min(held_until)')} AS earliest FROM campaign_recipients WHERE campaign_id = $1 AND status = 'held'`,
+      [id],
+    );
+    return rows[0] ?? { held: 0, earliest: null };
+  }
+
+  /**
+   * Held recipients whose window has opened (by the database's clock) are pending again, to be planned and sent
+   * through the gate under the same key, which decides them again (a STOP meanwhile refuses). How many were released.
+   */
+  async releaseHeld(id: string): Promise<number> {
+    const { rowCount } = await this.pool.query(
+      `UPDATE campaign_recipients SET status = 'pending', code = NULL, reason = NULL, held_until = NULL
+       WHERE campaign_id = $1 AND status = 'held' AND (held_until IS NULL OR held_until <= now())`,
+      [id],
+    );
+    return rowCount ?? 0;
   }
 
   /** The line ranges of the next batches of undecided recipients after `afterLine` (two numbers a batch, never the rows). */
@@ -187,29 +244,38 @@ export class Campaigns {
   }
 
   /**
-   * Cancellation: every undecided recipient the send gate never saw (no outbox row under its key) becomes
-   * `cancelled`; the ones it did see are returned, for their recorded outcome or the gate's last word.
+   * Cancellation: every undecided recipient the send gate never saw (no outbox row under its key), and every one
+   * held for quiet hours (the gate decided not to send it yet, and no batch sends it now), becomes `cancelled`; the
+   * pending ones the gate did see are returned, for their recorded outcome or the gate's last word.
    */
   async cancelUnclaimed(id: string): Promise<PendingRecipient[]> {
     // The outbox key is campaignSendKey's: campaign:<id>:<line>.
     await this.pool.query(
-      `UPDATE campaign_recipients AS r SET status = 'cancelled', reason = 'the campaign was cancelled before this recipient was sent to', decided_at = now()
-       WHERE r.campaign_id = $1 AND r.status = 'pending'
-         AND NOT EXISTS (SELECT 1 FROM outbound_messages o WHERE o.idempotency_key = 'campaign:' || r.campaign_id || ':' || r.line)`,
+      `UPDATE campaign_recipients AS r SET status = 'cancelled', code = NULL, held_until = NULL, decided_at = now(),
+         reason = CASE WHEN r.status = 'held' THEN 'the campaign was cancelled while this recipient was held for quiet hours'
+                       ELSE 'the campaign was cancelled before this recipient was sent to' END
+       WHERE r.campaign_id = $1
+         AND (r.status = 'held'
+              OR (r.status = 'pending'
+                  AND NOT EXISTS (SELECT 1 FROM outbound_messages o WHERE o.idempotency_key = 'campaign:' || r.campaign_id || ':' || r.line)))`,
       [id],
     );
     return this.pendingRecipients(id, 0, 2 ** 31 - 1);
   }
 
-  /** A recipient's one outcome: written once, while it is pending; a second writer (a retried attempt) changes nothing. */
+  /**
+   * A recipient's one outcome: written once, while it is pending; a second writer (a retried attempt) changes nothing.
+   * A hold is written the same way but decides nothing (no decided_at): the row is pending again once released.
+   */
   async recordOutcomes(id: string, outcomes: RecipientOutcome[]): Promise<void> {
     if (outcomes.length === 0) return;
     await this.pool.query(
       `UPDATE campaign_recipients AS r
        SET status = o.status, code = o.code, reason = o.reason, outbound_message_id = o.outbound_message_id,
-           provider_message_id = o.provider_message_id, decided_at = now()
-       FROM unnest($2::int[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[])
-         AS o(line, status, code, reason, outbound_message_id, provider_message_id)
+           provider_message_id = o.provider_message_id, held_until = o.held_until,
+           decided_at = CASE WHEN o.status = 'held' THEN NULL ELSE now() END
+       FROM unnest($2::int[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::timestamptz[])
+         AS o(line, status, code, reason, outbound_message_id, provider_message_id, held_until)
        WHERE r.campaign_id = $1 AND r.line = o.line AND r.status = 'pending'`,
       [
         id,
@@ -219,6 +285,7 @@ export class Campaigns {
         outcomes.map((o) => o.reason),
         outcomes.map((o) => o.outboundMessageId),
         outcomes.map((o) => o.providerMessageId),
+        outcomes.map((o) => (o.status === 'held' ? (o.heldUntil ?? null) : null)),
       ],
     );
   }
