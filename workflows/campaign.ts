@@ -1,7 +1,9 @@
 /**
  * A campaign (id `campaign:<campaignId>`): one message to many recipients stored in Postgres. It waits for its start
  * time (a durable timer), then sends a few batches of recipients at a time through the send gate (activities that
- * read their rows themselves: the history holds line ranges, never recipients), until none is left. Pause, resume
+ * read their rows themselves: the history holds line ranges, never recipients), until none is left. A recipient due
+ * in its quiet hours is held by the gate (consent-rules.md §9): the campaign waits on a durable timer until the first
+ * window opens, releases the held recipients whose window has opened, and sends them like the rest. Pause, resume
  * and cancel are updates; progress is a query; long campaigns continue as new with their cursor and counts.
  */
 import {
@@ -12,6 +14,7 @@ import {
   condition,
   continueAsNew,
   isCancellation,
+  patched,
   proxyActivities,
   setCurrentDetails,
   setHandler,
@@ -20,7 +23,15 @@ import {
 } from '@temporalio/workflow';
 import type { CampaignActivities } from '../activities/campaign';
 import { campaignProgressQuery, cancelCampaignUpdate, pauseCampaignUpdate, resumeCampaignUpdate } from './messages';
-import { CAMPAIGN_FINAL_STATUSES, emptyCampaignCounts, type CampaignCounts, type CampaignProgress, type CampaignStatus } from './domain/campaign';
+import {
+  CAMPAIGN_FINAL_STATUSES,
+  completeCampaignCounts,
+  emptyCampaignCounts,
+  type CampaignCounts,
+  type CampaignProgress,
+  type CampaignStatus,
+  type CampaignTally,
+} from './domain/campaign';
 
 export interface CampaignWorkflowInput {
   campaignId: string;
@@ -43,8 +54,12 @@ interface CarriedCampaignState {
   startedAt: string | null;
   pauseRequested: boolean;
   cancelRequested: boolean;
+  /** when the first held recipient may go; absent in states carried by runs from before holds */
+  heldUntil?: string | null;
 }
 
+/** Held recipients are waited for before a campaign completes (§9); unpatched, the campaign histories of corpus v1–v5 replay as they ran. */
+export const CAMPAIGN_QUIET_HOURS_PATCH = 'campaign-quiet-hours';
 
 /** Recipients per batch activity: a retried batch redoes little, and one batch's heartbeats cover it. */
 const BATCH_SIZE = 100;
@@ -52,8 +67,10 @@ const BATCH_SIZE = 100;
 const PARALLEL_BATCHES = 3;
 /** Rounds per run before continuing as new, whatever the server suggests: ~10 events a round keeps a run far below the limits. */
 const MAX_ROUNDS_PER_RUN = 500;
+/** A release that found no held recipient due (the database's clock a little behind the workflow's) looks again after this. */
+const HELD_RECHECK_MS = 1000;
 
-const { planCampaignBatches, countCampaign, recordCampaignStatus, haltCampaignSends } = proxyActivities<CampaignActivities>({
+const { planCampaignBatches, countCampaign, recordCampaignStatus, haltCampaignSends, nextHeldRelease, releaseHeldRecipients } = proxyActivities<CampaignActivities>({
   startToCloseTimeout: '1m',
   retry: { maximumInterval: '30s', nonRetryableErrorTypes: ['UnknownCampaign'] },
 });
@@ -70,14 +87,18 @@ const { sendCampaignBatch, settleCancelledCampaign } = proxyActivities<CampaignA
 
 export async function campaignWorkflow(input: CampaignWorkflowInput): Promise<CampaignProgress> {
   const { campaignId } = input;
-  const state: CarriedCampaignState = input.carried ?? {
-    status: input.startAt ? 'scheduled' : 'running',
-    counts: emptyCampaignCounts(),
-    afterLine: 0,
-    startedAt: null,
-    pauseRequested: false,
-    cancelRequested: false,
-  };
+  const state: CarriedCampaignState = input.carried
+    ? // A run from before holds carried counts without `held`.
+      { ...input.carried, counts: completeCampaignCounts(input.carried.counts) }
+    : {
+        status: input.startAt ? 'scheduled' : 'running',
+        counts: emptyCampaignCounts(),
+        afterLine: 0,
+        startedAt: null,
+        pauseRequested: false,
+        cancelRequested: false,
+        heldUntil: null,
+      };
   let completedAt: string | null = null;
   const isFinal = () => CAMPAIGN_FINAL_STATUSES.includes(state.status);
   const view = (): CampaignProgress => ({
@@ -88,12 +109,14 @@ export async function campaignWorkflow(input: CampaignWorkflowInput): Promise<Ca
     startedAt: state.startedAt,
     completedAt,
     pauseRequested: state.pauseRequested && state.status !== 'paused',
+    heldUntil: state.heldUntil ?? null,
   });
   const show = () => {
     const { counts } = state;
     setCurrentDetails(
       `**${state.status}**: ${counts.sent} sent, ${counts.refused} refused, ${counts.failed} failed, ${counts.unknown} unknown, ` +
-        `${counts.pending} pending, ${counts.cancelled} cancelled, ${counts.invalid} invalid (of ${counts.total})` +
+        `${counts.pending} pending, ${counts.held} held${state.heldUntil ? ` for quiet hours until ${state.heldUntil}` : ''}, ` +
+        `${counts.cancelled} cancelled, ${counts.invalid} invalid (of ${counts.total})` +
         (Object.keys(counts.refusedByCode).length > 0 ? `; refused: ${Object.entries(counts.refusedByCode).map(([code, n]) => `${code} ${n}`).join(', ')}` : ''),
     );
   };
@@ -132,6 +155,13 @@ export async function campaignWorkflow(input: CampaignWorkflowInput): Promise<Ca
     { validator: () => (state.status === 'completed' ? refuseWhenFinal('cancelled')() : undefined) },
   );
 
+  /** The counts from the rows; histories from before holds answered them without `held` and `heldUntil`. */
+  const recount = async () => {
+    const { heldUntil = null, ...counts }: Partial<CampaignTally> = await countCampaign(campaignId);
+    state.counts = completeCampaignCounts(counts);
+    state.heldUntil = heldUntil;
+  };
+
   /** The halt flag batches read before each send is up (a pause or cancellation raised it); running again lowers it. */
   let haltRaised = true;
   const enter = async (status: CampaignStatus) => {
@@ -140,12 +170,12 @@ export async function campaignWorkflow(input: CampaignWorkflowInput): Promise<Ca
     if (status === 'running') state.startedAt ??= new Date().toISOString();
     await recordCampaignStatus({ campaignId, status });
     if (status === 'running') haltRaised = false;
-    state.counts = await countCampaign(campaignId);
+    await recount();
     state.status = status;
     show();
   };
 
-  state.counts = await countCampaign(campaignId);
+  await recount();
   show();
 
   let rounds = 0;
@@ -173,9 +203,30 @@ export async function campaignWorkflow(input: CampaignWorkflowInput): Promise<Ca
 
     const batches = await planCampaignBatches({ campaignId, afterLine: state.afterLine, batchSize: BATCH_SIZE, batches: PARALLEL_BATCHES });
     if (batches.length === 0) {
-      completedAt = new Date().toISOString();
-      await enter('completed');
-      break;
+      // Nothing pending: recipients held for quiet hours are waited for; a campaign is complete once none is left.
+      const holds = patched(CAMPAIGN_QUIET_HOURS_PATCH) ? await nextHeldRelease(campaignId) : { held: 0, earliest: null };
+      if (holds.held === 0) {
+        completedAt = new Date().toISOString();
+        await enter('completed');
+        break;
+      }
+      state.counts = { ...state.counts, held: holds.held };
+      state.heldUntil = holds.earliest;
+      show();
+      const heldFor = holds.earliest ? Date.parse(holds.earliest) - Date.now() : 0;
+      if (heldFor > 0) {
+        // A durable timer, like startAt's: a pause or a cancellation ends the wait (a cancellation cancels the held).
+        const summary = `${holds.held} recipient${holds.held === 1 ? '' : 's'} held for quiet hours until ${holds.earliest}`;
+        await condition(() => state.pauseRequested || state.cancelRequested, heldFor, { summary });
+        if (state.pauseRequested || state.cancelRequested) continue;
+      }
+      // Released recipients are pending again, at any line: plan from the first. The gate decides each again.
+      const released = await releaseHeldRecipients(campaignId);
+      if (released === 0) await condition(() => state.pauseRequested || state.cancelRequested, HELD_RECHECK_MS, { summary: 'held recipients not due yet by the database clock' });
+      state.afterLine = 0;
+      await recount();
+      show();
+      continue;
     }
     // Each business number's rate is shared by the batches that run at once.
     const ratePerSecond = input.ratePerSecond ? input.ratePerSecond / batches.length : null;
@@ -212,7 +263,7 @@ export async function campaignWorkflow(input: CampaignWorkflowInput): Promise<Ca
     }
     // A batch that was interrupted is planned again: its decided recipients are no longer pending.
     if (!interrupted) state.afterLine = batches.at(-1)!.lastLine;
-    state.counts = await countCampaign(campaignId);
+    await recount();
     show();
 
     rounds += 1;
