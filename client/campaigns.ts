@@ -18,6 +18,7 @@ import { Programs } from '../activities/postgres/programs';
 import {
   campaignSchemas,
   campaignWorkflowId,
+  completeCampaignCounts,
   isVariableName,
   recipientBodyProblem,
   type CampaignCounts,
@@ -76,10 +77,12 @@ export interface CampaignReport extends Omit<CampaignRecord, 'id'> {
   campaignId: string;
   workflowId: string;
   counts: CampaignCounts;
+  /** when the first recipient held for quiet hours is sent (or refused); null: none is held */
+  heldUntil: string | null;
 }
 
 /** Columns of a campaign's recipients export (HTTP and CLI), in order. */
-export const CAMPAIGN_RECIPIENT_CSV_COLUMNS = ['line', 'to', 'from', 'status', 'code', 'reason', 'outboundMessageId', 'providerMessageId', 'decidedAt', 'value'] as const;
+export const CAMPAIGN_RECIPIENT_CSV_COLUMNS = ['line', 'to', 'from', 'status', 'code', 'reason', 'outboundMessageId', 'providerMessageId', 'decidedAt', 'value', 'heldUntil'] as const;
 
 /** How many invalid rows an answer lists (all of them are in the recipients listing, `status=invalid`). */
 const INVALID_ROWS_SHOWN = 100;
@@ -124,11 +127,12 @@ export class CampaignClient {
     return this.start(fields, readCampaignCsv(content, fields.column), 'file');
   }
 
-  /** The campaign as stored, with exact counts (live while it runs). */
+  /** The campaign as stored, with exact counts (live while it runs) and when its first held recipient may go. */
   async getCampaign(campaignId: string): Promise<CampaignReport> {
     const campaign = await this.requireCampaign(campaignId);
     const { id, ...rest } = campaign;
-    return { campaignId: id, workflowId: campaignWorkflowId(id), ...rest, counts: await this.campaigns.counts(id) };
+    const { heldUntil, ...counts } = await this.campaigns.counts(id);
+    return { campaignId: id, workflowId: campaignWorkflowId(id), ...rest, counts, heldUntil };
   }
 
   /** Per-recipient outcomes in line order, a page at a time (`nextCursor`), optionally of one status. */
@@ -162,7 +166,7 @@ export class CampaignClient {
   /** Waits for the campaign to complete (or be cancelled) and returns its final counts. */
   async waitForCampaign(campaignId: string): Promise<CampaignProgress> {
     const campaign = await this.requireCampaign(campaignId);
-    return this.options.client.workflow.getHandle<typeof campaignWorkflow>(campaignWorkflowId(campaign.id)).result();
+    return completeProgress(await this.options.client.workflow.getHandle<typeof campaignWorkflow>(campaignWorkflowId(campaign.id)).result());
   }
 
   private async start(
@@ -201,6 +205,7 @@ export class CampaignClient {
       ratePerSecond: fields.ratePerSecond ?? null,
       startAt,
       fileName: fields.fileName ?? null,
+      onQuietHours: fields.onQuietHours,
     };
     const { created } = await this.campaigns.create(definition, status, recipients);
     try {
@@ -212,7 +217,8 @@ export class CampaignClient {
         staticSummary: `${fields.type} campaign ${fields.fileName ?? campaignId}: ${recipients.length} recipients from ${fields.from.join(', ')}`,
         staticDetails:
           `Sends "${fields.body.slice(0, 200)}" to each recipient through the send gate, ${definition.ratePerSecond ? `${definition.ratePerSecond}/s per business number` : 'unpaced'}` +
-          `${startAt ? `, from ${startAt}` : ''}. Query \`progress\`; updates \`pause\`, \`resume\`, \`cancel\`.`,
+          `${startAt ? `, from ${startAt}` : ''}; a promotional recipient in its quiet hours is ${fields.onQuietHours === 'refuse' ? 'refused' : 'held until its window opens'}. ` +
+          'Query `progress`; updates `pause`, `resume`, `cancel`.',
       });
     } catch (error) {
       // A re-submit after a crash between the two steps starts what the first left unstarted; a started one stands.
@@ -248,7 +254,7 @@ export class CampaignClient {
   }
 
   private async describeCreated(campaign: CampaignRecord, created: boolean): Promise<CampaignCreated> {
-    const [counts, invalid] = await Promise.all([
+    const [{ heldUntil: _heldUntil, ...counts }, invalid] = await Promise.all([
       this.campaigns.counts(campaign.id),
       this.campaigns.recipients(campaign.id, { status: 'invalid', limit: INVALID_ROWS_SHOWN }),
     ]);
@@ -280,7 +286,7 @@ export class CampaignClient {
       if (!(error instanceof WorkflowNotFoundError)) throw error;
     }
     // The workflow has closed: its result is the campaign's last word (cancelling a cancelled campaign answers it).
-    const final = await handle.result().catch(() => undefined);
+    const final = await handle.result().then(completeProgress, () => undefined);
     const status = final?.status ?? campaign.status;
     if (final && update.name === cancelCampaignUpdate.name && status === 'cancelled') return final;
     const verb = { pause: 'paused', resume: 'resumed', cancel: 'cancelled' }[update.name] ?? update.name;
@@ -325,6 +331,11 @@ function readCampaignCsv(content: string, column: string | undefined): Submitted
     }
     return { line: info.lines, value, recipient: { to: value, variables } };
   });
+}
+
+/** A campaign that ended before holds answered without `held` and `heldUntil`: callers get every field. */
+function completeProgress(progress: CampaignProgress): CampaignProgress {
+  return { ...progress, counts: completeCampaignCounts(progress.counts), heldUntil: progress.heldUntil ?? null };
 }
 
 function parse<S extends z.ZodType>(schema: S, input: unknown): z.output<S> {

@@ -12,7 +12,7 @@ import { Presets, SingleBar } from 'cli-progress';
 import { Option, type Command } from 'commander';
 import { stringify } from 'csv-stringify';
 import { createPool } from '../../activities/postgres/pool';
-import { CAMPAIGN_FINAL_STATUSES, RECIPIENT_STATUSES, type CampaignCounts, type CampaignStatus } from '../../workflows/domain/campaign';
+import { CAMPAIGN_FINAL_STATUSES, QUIET_HOURS_CHOICES, RECIPIENT_STATUSES, type CampaignCounts, type CampaignStatus } from '../../workflows/domain/campaign';
 import { MESSAGE_TYPES } from '../../workflows/domain/schemas';
 import { CAMPAIGN_RECIPIENT_CSV_COLUMNS, CampaignClient, campaignEdgeSchemas, CampaignStateError, type CampaignCreated } from '../campaigns';
 import type { ServiceConfig } from '../config';
@@ -54,11 +54,12 @@ async function withCampaignClient<T>(config: ServiceConfig, run: (campaigns: Cam
   }
 }
 
-function describeCounts(status: CampaignStatus, counts: CampaignCounts): string {
+function describeCounts(status: CampaignStatus, counts: CampaignCounts, heldUntil: string | null): string {
   const refused = Object.entries(counts.refusedByCode).map(([code, n]) => `${code} ${n}`).join(', ');
   return (
     `${status}: ${counts.total} recipients, ${counts.sent} sent, ${counts.refused} refused${refused ? ` (${refused})` : ''}, ${counts.failed} failed, ` +
-    `${counts.unknown} unknown, ${counts.pending} pending, ${counts.cancelled} cancelled, ${counts.invalid} invalid`
+    `${counts.unknown} unknown, ${counts.pending} pending, ${counts.held} held${heldUntil ? ` for quiet hours until ${heldUntil}` : ''}, ` +
+    `${counts.cancelled} cancelled, ${counts.invalid} invalid`
   );
 }
 
@@ -85,7 +86,7 @@ async function readJsonFile(file: string): Promise<Record<string, unknown>> {
 async function watch(campaigns: CampaignClient, started: CampaignCreated): Promise<void> {
   const bar = new SingleBar(
     {
-      format: 'sending |{bar}| {percentage}% {value}/{total} recipients | sent {sent}, refused {refused}, failed {failed}, unknown {unknown} | {status}',
+      format: 'sending |{bar}| {percentage}% {value}/{total} recipients | sent {sent}, refused {refused}, failed {failed}, unknown {unknown}, held {held} | {status}',
       hideCursor: true,
       stream: process.stderr,
       noTTYOutput: true,
@@ -94,11 +95,12 @@ async function watch(campaigns: CampaignClient, started: CampaignCreated): Promi
     Presets.shades_classic,
   );
   const sendable = (counts: CampaignCounts) => Math.max(counts.total - counts.invalid, 1);
-  const decided = (counts: CampaignCounts) => counts.total - counts.invalid - counts.pending;
+  // A held recipient is not decided yet: it goes (or is refused) when its quiet hours end.
+  const decided = (counts: CampaignCounts) => counts.total - counts.invalid - counts.pending - counts.held;
   let report = await campaigns.getCampaign(started.campaignId);
   const values = () => {
     const { counts, status } = report;
-    return { sent: counts.sent, refused: counts.refused, failed: counts.failed, unknown: counts.unknown, status };
+    return { sent: counts.sent, refused: counts.refused, failed: counts.failed, unknown: counts.unknown, held: counts.held, status };
   };
   bar.start(sendable(report.counts), decided(report.counts), values());
   while (!CAMPAIGN_FINAL_STATUSES.includes(report.status)) {
@@ -107,7 +109,7 @@ async function watch(campaigns: CampaignClient, started: CampaignCreated): Promi
     bar.update(decided(report.counts), values());
   }
   bar.stop();
-  print(describeCounts(report.status, report.counts));
+  print(describeCounts(report.status, report.counts, report.heldUntil));
 }
 
 export function registerCampaignCommand(program: Command): void {
@@ -125,10 +127,11 @@ export function registerCampaignCommand(program: Command): void {
     .option('--append-disclosures', "complete a first message with the program's disclosures")
     .option('--rate-per-second <n>', 'messages per second per business number (10DLC, toll-free and short codes differ)')
     .option('--start-at <iso>', 'start sending at this time (ISO 8601)')
+    .addOption(new Option('--on-quiet-hours <choice>', "a promotional recipient in its local quiet hours: hold it until the window opens, or refuse it").choices(QUIET_HOURS_CHOICES))
     .option('--campaign-id <id>', 'an id of your own: the same id twice is one campaign')
     .option('--column <name>', 'the CSV column holding the numbers (default to or phone)')
     .option('--no-wait', 'start it and print its id without waiting')
-    .action(async (options: { csv?: string; json?: string; from?: string; type?: string; body?: string; program?: string; appendDisclosures?: boolean; ratePerSecond?: string; startAt?: string; campaignId?: string; column?: string; wait: boolean }) => {
+    .action(async (options: { csv?: string; json?: string; from?: string; type?: string; body?: string; program?: string; appendDisclosures?: boolean; ratePerSecond?: string; startAt?: string; onQuietHours?: string; campaignId?: string; column?: string; wait: boolean }) => {
       const config = loadCliConfig();
       const schemas = campaignEdgeSchemas(config.env.DEFAULT_COUNTRY);
       if (Boolean(options.csv) === Boolean(options.json)) {
@@ -143,6 +146,7 @@ export function registerCampaignCommand(program: Command): void {
           appendDisclosures: options.appendDisclosures,
           ratePerSecond: options.ratePerSecond,
           startAt: options.startAt,
+          onQuietHours: options.onQuietHours,
           campaignId: options.campaignId,
         }).filter(([, value]) => value !== undefined),
       );
@@ -180,7 +184,7 @@ export function registerCampaignCommand(program: Command): void {
       checkInput(campaignEdgeSchemas(config.env.DEFAULT_COUNTRY).campaignParams, { campaignId });
       await withCampaignClient(config, async (campaigns) => {
         const report = await campaigns.getCampaign(campaignId);
-        print(options.json ? report : describeCounts(report.status, report.counts));
+        print(options.json ? report : describeCounts(report.status, report.counts, report.heldUntil));
       });
     });
 
@@ -198,7 +202,7 @@ export function registerCampaignCommand(program: Command): void {
         checkInput(campaignEdgeSchemas(config.env.DEFAULT_COUNTRY).campaignParams, { campaignId });
         await withCampaignClient(config, async (campaigns) => {
           const progress = await campaigns[action](campaignId);
-          print(describeCounts(progress.status, progress.counts));
+          print(describeCounts(progress.status, progress.counts, progress.heldUntil));
         });
       });
   }
