@@ -246,7 +246,7 @@ describe('recipients: pages and CSV', () => {
     expect(csv.headers['content-type']).toContain('text/csv');
     const rows = parseCsv(csv.body, { columns: true }) as Record<string, string>[];
     expect(rows.map((row) => [Number(row.line), row.to, row.status])).toEqual([...phones.map((phone, index) => [index + 1, phone, 'pending']), [8, '', 'invalid']]);
-    expect(Object.keys(rows[0]!)).toEqual(['line', 'to', 'from', 'status', 'code', 'reason', 'outboundMessageId', 'providerMessageId', 'decidedAt', 'value']);
+    expect(Object.keys(rows[0]!)).toEqual(['line', 'to', 'from', 'status', 'code', 'reason', 'outboundMessageId', 'providerMessageId', 'decidedAt', 'value', 'heldUntil']);
     expect((await get(`/v1/campaigns/${created.campaignId}/recipients?format=csv&status=invalid`)).body.trim().split('\n')).toHaveLength(2);
     await post(`/v1/campaigns/${created.campaignId}/cancel`);
   });
@@ -319,11 +319,11 @@ describe('sms-consent campaign', () => {
     expect(created.stderr).toContain(`campaign ${campaignId}`);
     expect(created.stderr).toContain('line 4: to: "nope" is not a phone number');
     expect(created.stderr).toMatch(/sending \|.*\| 100% 2\/2 recipients/);
-    expect(created.stdout).toContain('completed: 3 recipients, 1 sent, 1 refused (NO_CONSENT 1), 0 failed, 0 unknown, 0 pending, 0 cancelled, 1 invalid');
+    expect(created.stdout).toContain('completed: 3 recipients, 1 sent, 1 refused (NO_CONSENT 1), 0 failed, 0 unknown, 0 pending, 0 held, 0 cancelled, 1 invalid');
 
     expect((await cli('campaign', 'status', campaignId)).stdout).toContain('completed: 3 recipients, 1 sent');
     const recipients = await cli('campaign', 'recipients', campaignId, '--csv');
-    expect(recipients.stdout.split('\n')[0]).toBe('line,to,from,status,code,reason,outboundMessageId,providerMessageId,decidedAt,value');
+    expect(recipients.stdout.split('\n')[0]).toBe('line,to,from,status,code,reason,outboundMessageId,providerMessageId,decidedAt,value,heldUntil');
     expect(recipients.stdout.split('\n').filter(Boolean)).toHaveLength(4);
     const pause = await cli('campaign', 'pause', campaignId);
     expect(pause.code).toBe(2);

@@ -85,7 +85,7 @@ describe('outcomes', () => {
 
     const final = await campaigns.waitForCampaign(created.campaignId);
     expect(final.status).toBe('completed');
-    expect(final.counts).toEqual({ total: 6, sent: 2, refused: 2, failed: 0, unknown: 0, pending: 0, cancelled: 0, invalid: 2, refusedByCode: { NO_CONSENT: 1, OPTED_OUT: 1 } });
+    expect(final.counts).toEqual({ total: 6, sent: 2, refused: 2, failed: 0, unknown: 0, pending: 0, held: 0, cancelled: 0, invalid: 2, refusedByCode: { NO_CONSENT: 1, OPTED_OUT: 1 } });
     expect((await outcomes(created.campaignId)).map(({ line, status, code }) => ({ line, status, code }))).toEqual([
       { line: 1, status: 'sent', code: null },
       { line: 2, status: 'sent', code: null },
@@ -313,7 +313,7 @@ describe('a worker killed mid-campaign', () => {
 
     children.push(await spawnWorkerProcess(cluster));
     const final = await killedCampaigns.waitForCampaign(campaignId);
-    expect(final.counts).toEqual({ total: 400, sent: 400, refused: 0, failed: 0, unknown: 0, pending: 0, cancelled: 0, invalid: 0, refusedByCode: {} });
+    expect(final.counts).toEqual({ total: 400, sent: 400, refused: 0, failed: 0, unknown: 0, pending: 0, held: 0, cancelled: 0, invalid: 0, refusedByCode: {} });
 
     const rows = await cluster.pool.query(`SELECT line, status, provider_message_id FROM campaign_recipients WHERE campaign_id = $1 ORDER BY line`, [campaignId]);
     expect(rows.rows.filter((row) => row.status !== 'sent' || !row.provider_message_id)).toEqual([]);
