@@ -210,7 +210,6 @@ export async function campaignWorkflow(input: CampaignWorkflowInput): Promise<Ca
         await enter('completed');
         break;
       }
-      state.counts = { ...state.counts, held: holds.held };
       state.heldUntil = holds.earliest;
       show();
       const heldFor = holds.earliest ? Date.parse(holds.earliest) - Date.now() : 0;
