@@ -4,10 +4,11 @@
  * cancellation leaves.
  */
 import { ApplicationFailure, Context, log } from '@temporalio/activity';
-import { campaignSendKey, type CampaignStatus, type CampaignTally, type HeldRecipients } from '../workflows/domain/campaign';
+import { campaignSendKey, campaignSendKeyPrefix, type CampaignStatus, type CampaignTally, type HeldRecipients } from '../workflows/domain/campaign';
 import type { OutboundSendRequest, OutboundSendResult, SendExecution, SendGate } from './outbound-send';
 import type { CampaignRecord, Campaigns, PendingRecipient, RecipientOutcome } from './postgres/campaigns';
 import type { OutboundMessages } from './postgres/outbound-messages';
+import type { ConsentLedger } from './postgres/ledger';
 
 export interface CampaignBatch {
   campaignId: string;
@@ -41,8 +42,10 @@ const HEARTBEAT_SLICE_MS = 1000;
 export interface CampaignDependencies {
   gate: SendGate;
   campaigns: Campaigns;
-  /** read only: what the gate recorded for a send a cancellation finds in doubt */
+  /** what the gate recorded for a send a cancellation finds in doubt; held messages a cancellation withdraws */
   outbox: OutboundMessages;
+  /** the withdrawals' evidence */
+  ledger: ConsentLedger;
 }
 
 /** Spreads each business number's sends: one slot every 1/rate seconds, reserved in turn by the batch's senders. */
@@ -88,7 +91,7 @@ function toOutcome(line: number, result: OutboundSendResult): RecipientOutcome {
   }
 }
 
-export function createCampaignActivities({ gate, campaigns, outbox }: CampaignDependencies) {
+export function createCampaignActivities({ gate, campaigns, outbox, ledger }: CampaignDependencies) {
   async function requireCampaign(campaignId: string): Promise<CampaignRecord> {
     const campaign = await campaigns.get(campaignId);
     if (!campaign) throw ApplicationFailure.nonRetryable(`campaign ${campaignId} is not stored`, 'UnknownCampaign');
@@ -218,6 +221,21 @@ export function createCampaignActivities({ gate, campaigns, outbox }: CampaignDe
     async settleCancelledCampaign(campaignId: string): Promise<void> {
       const campaign = await requireCampaign(campaignId);
       const inDoubt = await campaigns.cancelUnclaimed(campaignId);
+      // Messages held for quiet hours are never decided again: the outbox and the ledger say they were withdrawn.
+      const withdrawn = await outbox.withdrawHeld(campaignSendKeyPrefix(campaignId), 'the campaign was cancelled while this message was held for quiet hours');
+      await ledger.append(
+        withdrawn.map((row) => ({
+          key: `send:${row.idempotencyKey}:withdrawn`,
+          contact: row.contact,
+          event: 'send_refused' as const,
+          occurredAt: new Date().toISOString(),
+          businessNumber: row.businessNumber,
+          source: 'CANCELLED',
+          evidence: { type: row.messageType, program: row.program, outboundMessageId: row.id, body: row.body, reason: row.errorMessage },
+          workflowId: row.workflowId,
+          runId: row.runId,
+        })),
+      );
       const outcomes: RecipientOutcome[] = [];
       for (const recipient of inDoubt) {
         const request = sendRequest(campaign, recipient);

@@ -39,6 +39,6 @@ export function createActivities({ pool, provider, profile, client, clock }: Act
     ...createReplyActivities({ outbox, provider, profile, ledger, client, programs }),
     ...createOutboundSendActivities(sending),
     ...createSuppressionImportActivities({ client, imports: new SuppressionImports(pool), optOutList }),
-    ...createCampaignActivities({ gate, campaigns: new Campaigns(pool), outbox }),
+    ...createCampaignActivities({ gate, campaigns: new Campaigns(pool), outbox, ledger }),
   };
 }

@@ -124,6 +124,19 @@ export class OutboundMessages {
     return (rowCount ?? 0) > 0;
   }
 
+  /**
+   * Held messages whose send will never be decided again (their campaign was cancelled): refused CANCELLED, so the
+   * outbox no longer says "held". Returns the rows it withdrew; a retry withdraws nothing twice.
+   */
+  async withdrawHeld(keyPrefix: string, reason: string): Promise<OutboundMessageRecord[]> {
+    const { rows } = await this.pool.query<OutboundMessageRecord>(
+      `UPDATE outbound_messages SET status = 'refused', refusal_code = 'CANCELLED', error_message = $2, held_until = NULL, updated_at = now()
+       WHERE status = 'held' AND starts_with(idempotency_key, $1) RETURNING ${COLUMNS}`,
+      [keyPrefix, storableText(reason)],
+    );
+    return rows;
+  }
+
   async beginSending(id: string, body: string): Promise<boolean> {
     const { rowCount } = await this.pool.query(
       `UPDATE outbound_messages SET status = 'sending', body = $2, attempts = attempts + 1, sending_since = now(), held_until = NULL, updated_at = now()

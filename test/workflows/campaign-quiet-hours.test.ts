@@ -168,6 +168,11 @@ describe('a promotional campaign in its recipients quiet hours', () => {
     const rows = await recipientRows(h, campaignId);
     expect(rows.map(({ status, held_until }) => ({ status, held_until }))).toEqual(phones.map(() => ({ status: 'cancelled', held_until: null })));
     expect(rows[0]!.reason).toMatch(/cancelled while this recipient was held for quiet hours/);
+    // The held messages are withdrawn: GET /v1/messages/:key no longer says "held", and the ledger says why.
+    const { rows: outbox } = await h.pool.query(`SELECT status, refusal_code FROM outbound_messages WHERE starts_with(idempotency_key, $1)`, [`campaign:${campaignId}:`]);
+    expect(outbox).toEqual(phones.map(() => ({ status: 'refused', refusal_code: 'CANCELLED' })));
+    const { rows: withdrawals } = await h.pool.query(`SELECT count(*)::int AS n FROM consent_ledger WHERE event = 'send_refused' AND source = 'CANCELLED' AND contact = ANY($1)`, [phones]);
+    expect(withdrawals[0].n).toBe(3);
 
     await new Promise((resolve) => setTimeout(resolve, Math.max(0, opensAt - Date.now()) + 2000));
     expect(await providerMessages(h, campaignId, SALE)).toEqual([]);

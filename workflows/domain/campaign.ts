@@ -86,7 +86,12 @@ export function campaignWorkflowId(campaignId: string): string {
 
 /** One key per recipient line: a worker killed mid-campaign resends nothing, the gate answers what it recorded. */
 export function campaignSendKey(campaignId: string, line: number): string {
-  return `campaign:${campaignId}:${line}`;
+  return `${campaignSendKeyPrefix(campaignId)}${line}`;
+}
+
+/** What every send key of one campaign starts with (its ids have no ':', so no other campaign's keys do). */
+export function campaignSendKeyPrefix(campaignId: string): string {
+  return `campaign:${campaignId}:`;
 }
 
 /** Providers allow 10DLC numbers a few messages a second, toll-free tens, short codes hundreds: 1,000/s bounds them all. */
