@@ -47,6 +47,9 @@ export async function startWorker({ env, profile, clock }: ServiceConfig, { temp
     await clientConnection.close();
     await pool.end();
   });
+  if (env.QUIET_HOURS_RULES === 'all-day') {
+    logger.warn('QUIET_HOURS_RULES=all-day: the statutes\' quiet hours are not applied (sandboxes and tests only; consent-rules.md §9)');
+  }
   logger.info(
     {
       taskQueue: env.TEMPORAL_TASK_QUEUE,
