@@ -586,7 +586,9 @@ export class ContactActor {
     this.state.optOutConfirmed = confirmed;
     this.state.counts.optOuts += 1;
     const { source, at, businessNumber, ...evidence } = record;
-    this.record('opt_out', at, businessNumber, source, { ...evidence, ...inbound });
+    // When it came into force here (the workflow's clock at this signal): the revocation report measures from the
+    // STOP's receipt (`at`) to this, to the confirmation and to the list row (FCC 24-24, 47 CFR 64.1200(a)(10)–(12)).
+    this.record('opt_out', at, businessNumber, source, { ...evidence, ...inbound, inForceAt: new Date().toISOString() });
     this.publish();
   }
 
