@@ -8,7 +8,7 @@
  * A version directory is written once, when every scenario captured, and never overwritten: committed histories
  * are what running actors already hold, so they are never edited or deleted, only added to.
  */
-import { randomUUID } from 'node:crypto';
+import { randomInt, randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { copyFile, mkdir, mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -23,6 +23,7 @@ import { CampaignClient } from '../../client/campaigns';
 import { ConsentClient } from '../../client/consent-client';
 import { contactWorkflow, type ContactWorkflowSettings } from '../../workflows/contact';
 import { contactStartOptions, contactWorkflowId } from '../../workflows/contact-start';
+import type { ComplianceClockSettings } from '../../workflows/domain/compliance-clock';
 import type { ContactState } from '../../workflows/domain/contact-state';
 import { campaignWorkflowId } from '../../workflows/domain/campaign';
 import { DEFAULT_KEYWORD_SETTINGS } from '../../workflows/domain/keywords';
@@ -34,8 +35,9 @@ import {
   recordOptOutSignal,
   sendRefusedSignal,
 } from '../../workflows/messages';
-import { sendMessageWorkflow } from '../../workflows/send';
+import { sendMessageWorkflow, type SendMessageResult } from '../../workflows/send';
 import { suppressionImportWorkflow } from '../../workflows/suppression-import';
+import { ALWAYS_OPEN, windowOpeningIn } from '../support/clock';
 import { COMPLIANT_FIRST, WEB_FORM_EVIDENCE } from '../support/consent-fixtures';
 import { inboundText, startHarness, uniquePhone, waitFor, type Harness } from '../support/harness';
 import { adminShutdownError, failCheckedOutQueries } from '../support/pool-faults';
@@ -124,6 +126,16 @@ function ledgerOutage(pool: Pool): Pool {
   return failCheckedOutQueries(pool, (text) => (ledgerDown && text.includes('INSERT INTO consent_ledger') ? adminShutdownError() : undefined));
 }
 
+/**
+ * The compliance clock of the worker's gate and the client (since v6): every window open all day, so no scenario
+ * depends on the hour it runs at; a quiet-hours scenario moves Florida's window to open seconds from now (the server
+ * cannot skip time) and puts it back (inQuietHours). The gate and the client read this object, not a copy.
+ */
+const clock: ComplianceClockSettings = { ...ALWAYS_OPEN };
+/** The client's double opt-in window: a scenario that waits for an expiry shortens it, and puts it back. */
+const DOUBLE_OPT_IN_WINDOW_MS = 60_000;
+const doubleOptIn = { windowMs: DOUBLE_OPT_IN_WINDOW_MS };
+
 let harness: Harness;
 let staging: string;
 beforeAll(async () => {
@@ -132,7 +144,7 @@ beforeAll(async () => {
     throw new Error(`${path.relative(process.cwd(), target)} exists: committed histories are never overwritten; capture a new version instead`);
   }
   staging = await mkdtemp(path.join(os.tmpdir(), `replay-capture-${version}-`));
-  harness = await startHarness({ provider: capturingProvider, wrapWorkerPool: ledgerOutage });
+  harness = await startHarness({ provider: capturingProvider, wrapWorkerPool: ledgerOutage, clock, doubleOptIn });
 });
 afterAll(async () => {
   ledgerDown = false;
@@ -570,8 +582,7 @@ describe('keyword settings and rotation', () => {
 // --- sends ---------------------------------------------------------------------------------------------------------
 
 /** A new contact with express written consent for these types, once its actor holds it. */
-async function consentedContact(messageTypes: ('transactional' | 'promotional')[]) {
-  const contact = uniquePhone();
+async function consentedContact(messageTypes: ('transactional' | 'promotional')[], contact = uniquePhone()) {
   await harness.consent.recordConsent({ phone: contact, type: 'express_written', source: WEB_FORM_EVIDENCE, messageTypes });
   await settled(contact, 'consent stored', (s) => s.counts.consentsRecorded === 1);
   return contact;
@@ -760,6 +771,214 @@ describe('campaigns', () => {
     expect(cancelled.counts.sent + cancelled.counts.cancelled).toBe(5);
     await campaigns.waitForCampaign(campaignId);
     await exportWorkflow('campaign-cancelled', 'campaign', campaignWorkflowId(campaignId));
+  });
+});
+
+// --- since v6: the compliance clock (consent-rules.md §9) and opt-in texts (§10, CTIA 5.1.2.1) ---------------------
+
+/** A valid number in one area code: 305 is Florida (Eastern time only), 405 Oklahoma; both states limit promotions. */
+function phoneIn(areaCode: string): string {
+  for (;;) {
+    const exchange = randomInt(200, 1000);
+    if (exchange === 555 || exchange % 100 === 11) continue;
+    return `+1${areaCode}${exchange}${String(randomInt(0, 10_000)).padStart(4, '0')}`;
+  }
+}
+
+/** Florida's sending window opens `seconds` from now while `body` runs; then every window is open all day again. */
+async function inQuietHours<T>(seconds: number, body: () => Promise<T>): Promise<T> {
+  Object.assign(clock, windowOpeningIn(seconds, { region: 'FL', timeZone: 'America/New_York' }));
+  try {
+    return await body();
+  } finally {
+    Object.assign(clock, ALWAYS_OPEN);
+  }
+}
+
+/** The ledger entries of one event for a contact, oldest first. */
+async function ledgerEvents(contact: string, event: string) {
+  const { rows } = await harness.pool.query<{ evidence: Record<string, unknown> }>(`SELECT evidence FROM consent_ledger WHERE contact = $1 AND event = $2 ORDER BY id`, [contact, event]);
+  return rows;
+}
+
+function timersIn(history: History): number {
+  return (history.events ?? []).filter((event) => event.eventType === EventType.EVENT_TYPE_TIMER_STARTED).length;
+}
+
+type Held = Extract<SendMessageResult, { status: 'held' }>;
+
+describe('the compliance clock', () => {
+  let campaigns: CampaignClient;
+  beforeAll(() => {
+    campaigns = new CampaignClient({ client: harness.client, taskQueue: harness.taskQueue, pool: harness.pool });
+  });
+
+  scenario('send-held-then-sent', async () => {
+    // A promotional send to a Florida number in its quiet hours: answered held, a durable timer, decided again, sent.
+    const [contact, business] = [await consentedContact(['promotional'], phoneIn('305')), uniquePhone()];
+    const { answer, result } = await inQuietHours(6, async () => {
+      const answer = await harness.consent.sendMessage({ to: contact, from: business, body: COMPLIANT_FIRST, type: 'promotional' });
+      expect(answer).toMatchObject({ status: 'held', code: 'QUIET_HOURS' });
+      expect(Date.parse((answer as Held).heldUntil)).toBeGreaterThan(Date.now());
+      return { answer, result: await harness.client.workflow.getHandle(answer.workflowId).result() };
+    });
+    expect(result).toMatchObject({ status: 'sent' });
+    await settled(contact, 'told of the send', (s) => s.counts.messagesSent === 1 && s.reservations.length === 0);
+    const [send] = await exportWorkflow('send-held-then-sent', 'send', answer.workflowId);
+    expect(timersIn(send!.history)).toBeGreaterThanOrEqual(1);
+    await exportWorkflow('send-held-then-sent', 'contact', contactWorkflowId(contact));
+  });
+
+  scenario('send-held-then-stopped', async () => {
+    // Held, then a STOP while it waits: when the window opens the gate decides again and refuses it OPTED_OUT.
+    const [contact, business] = [await consentedContact(['promotional'], phoneIn('305')), uniquePhone()];
+    const { answer, result } = await inQuietHours(6, async () => {
+      const answer = await harness.consent.sendMessage({ to: contact, from: business, body: COMPLIANT_FIRST, type: 'promotional' });
+      expect(answer).toMatchObject({ status: 'held', code: 'QUIET_HOURS' });
+      await textInOrder(contact, business, ['STOP']);
+      expect(Date.now(), 'the STOP applied before the window opened').toBeLessThan(Date.parse((answer as Held).heldUntil));
+      return { answer, result: await harness.client.workflow.getHandle(answer.workflowId).result() };
+    });
+    expect(result).toMatchObject({ status: 'refused', code: 'OPTED_OUT' });
+    await settled(contact, 'confirmed and told of the refusal', (s) => s.optedOut && s.counts.repliesSent === 1 && s.counts.sendsRefused === 1);
+    await exportWorkflow('send-held-then-stopped', 'send', answer.workflowId);
+    await exportWorkflow('send-held-then-stopped', 'contact', contactWorkflowId(contact));
+  });
+
+  scenario('send-quiet-hours-refused', async () => {
+    // onQuietHours 'refuse': refused QUIET_HOURS at once, naming when it would be allowed.
+    const [contact, business] = [await consentedContact(['promotional'], phoneIn('305')), uniquePhone()];
+    const refused = await inQuietHours(600, () =>
+      harness.consent.sendMessage({ to: contact, from: business, body: COMPLIANT_FIRST, type: 'promotional', onQuietHours: 'refuse' }),
+    );
+    expect(refused).toMatchObject({ status: 'refused', code: 'QUIET_HOURS', nextAllowedAt: expect.any(String) });
+    await settled(contact, 'told of the refusal', (s) => s.counts.sendsRefused === 1);
+    await exportWorkflow('send-quiet-hours-refused', 'send', refused.workflowId);
+    await exportWorkflow('send-quiet-hours-refused', 'contact', contactWorkflowId(contact));
+  });
+
+  scenario('send-state-limit', async () => {
+    // Oklahoma allows three promotional messages in 24 h: the 4th is refused STATE_MESSAGE_LIMIT.
+    const [contact, business] = [await consentedContact(['promotional'], phoneIn('405')), uniquePhone()];
+    for (let n = 1; n <= 3; n += 1) {
+      const sent = await harness.consent.sendMessage({ to: contact, from: business, body: `${COMPLIANT_FIRST} #${n}`, type: 'promotional' });
+      expect(sent).toMatchObject({ status: 'sent' });
+      await settled(contact, `told of send ${n}`, (s) => s.counts.messagesSent === n);
+    }
+    const fourth = await harness.consent.sendMessage({ to: contact, from: business, body: `${COMPLIANT_FIRST} #4`, type: 'promotional' });
+    expect(fourth).toMatchObject({ status: 'refused', code: 'STATE_MESSAGE_LIMIT' });
+    await settled(contact, 'told of the refusal', (s) => s.counts.messagesSent === 3 && s.counts.sendsRefused === 1 && s.reservations.length === 0);
+    await exportWorkflow('send-state-limit', 'contact', contactWorkflowId(contact));
+    await exportWorkflow('send-state-limit', 'send-refused', fourth.workflowId);
+  });
+
+  scenario('campaign-held', async () => {
+    // Two Florida recipients due in their quiet hours: held, the campaign sleeps until the window opens, both sent.
+    const phones = [phoneIn('305'), phoneIn('305')];
+    for (const phone of phones) await consentedContact(['promotional'], phone);
+    const campaignId = await inQuietHours(8, async () => {
+      const { campaignId } = await campaigns.createCampaign({
+        from: uniquePhone(),
+        type: 'promotional',
+        body: 'Spring sale: 20% off today.',
+        appendDisclosures: true,
+        recipients: phones.map((to) => ({ to })),
+      });
+      const held = await waitFor(() => campaigns.getCampaign(campaignId), (c) => c.counts.held === 2, { what: 'both recipients held' });
+      expect(Date.now(), 'held before the window opened').toBeLessThan(Date.parse(held.heldUntil!));
+      expect((await campaigns.waitForCampaign(campaignId)).counts).toMatchObject({ sent: 2, held: 0, pending: 0 });
+      return campaignId;
+    });
+    await settled(phones[0]!, 'told of the send', (s) => s.counts.messagesSent === 1 && s.reservations.length === 0);
+    const [run] = await exportWorkflow('campaign-held', 'campaign', campaignWorkflowId(campaignId));
+    expect(timersIn(run!.history)).toBeGreaterThanOrEqual(1);
+    await exportWorkflow('campaign-held', 'contact', contactWorkflowId(phones[0]!));
+  });
+
+  scenario('campaign-held-cancelled', async () => {
+    // Cancelled while its recipients are held (the window ten minutes away): the wait ends, the held are cancelled.
+    const phones = [phoneIn('305'), phoneIn('305')];
+    for (const phone of phones) await consentedContact(['promotional'], phone);
+    const campaignId = await inQuietHours(600, async () => {
+      const { campaignId } = await campaigns.createCampaign({
+        from: uniquePhone(),
+        type: 'promotional',
+        body: 'Spring sale: 20% off today.',
+        appendDisclosures: true,
+        recipients: phones.map((to) => ({ to })),
+      });
+      await waitFor(() => campaigns.getCampaign(campaignId), (c) => c.counts.held === 2, { what: 'both recipients held' });
+      // The recipients are held in the rows before the workflow waits: cancel once it sleeps on its hold timer.
+      await waitFor(() => harness.client.workflow.getHandle(campaignWorkflowId(campaignId)).fetchHistory(), (history) => timersIn(history) === 1, { what: 'the campaign waiting on its hold timer' });
+      const cancelled = await campaigns.cancel(campaignId);
+      expect(cancelled).toMatchObject({ status: 'cancelled', counts: { cancelled: 2, held: 0, sent: 0 } });
+      await campaigns.waitForCampaign(campaignId);
+      return campaignId;
+    });
+    const [run] = await exportWorkflow('campaign-held-cancelled', 'campaign', campaignWorkflowId(campaignId));
+    expect((run!.history.events ?? []).some((event) => event.eventType === EventType.EVENT_TYPE_TIMER_CANCELED), 'the cancellation ended the wait').toBe(true);
+  });
+});
+
+describe('opt-in texts', () => {
+  async function declareProgram(prefix: string) {
+    const id = `replay-${prefix}-${randomUUID().slice(0, 8)}`;
+    await harness.consent.upsertProgram({ id, businessName: 'Acme Dental', description: 'Acme Club offers', frequency: 'up to 4 msgs/month' });
+    return id;
+  }
+
+  scenario('opt-in-confirmation', async () => {
+    // A consent to a program gets the CTIA opt-in confirmation once: the same consent again gets none.
+    const [contact, business, program] = [uniquePhone(), uniquePhone(), await declareProgram('club')];
+    const consent = { phone: contact, type: 'express_written' as const, source: WEB_FORM_EVIDENCE, messageTypes: ['promotional' as const], program, businessNumber: business };
+    expect(await harness.consent.recordConsent(consent)).toMatchObject({ status: 'recorded', optInConfirmation: { from: business } });
+    await settled(contact, 'confirmed', (s) => s.counts.consentsRecorded === 1 && s.counts.repliesSent === 1);
+    await harness.consent.recordConsent(consent);
+    const state = await settled(contact, 'the same consent again', (s) => s.counts.consentsRecorded === 2);
+    expect(state.counts.repliesSent).toBe(1);
+    await exportWorkflow('opt-in-confirmation', 'contact', contactWorkflowId(contact));
+  });
+
+  scenario('double-opt-in-confirmed', async () => {
+    // Pending with its form's evidence, the opt-in request sent; the contact's Y confirms it; the opt-in confirmation follows.
+    const [contact, business, program] = [uniquePhone(), uniquePhone(), await declareProgram('double')];
+    const recorded = await harness.consent.recordConsent({ phone: contact, type: 'express_written', source: WEB_FORM_EVIDENCE, messageTypes: ['promotional'], program, businessNumber: business, confirmation: 'double_opt_in' });
+    expect(recorded).toMatchObject({ status: 'pending_confirmation' });
+    await settled(contact, 'the opt-in request sent', (s) => s.pendingConsents.length === 1 && s.counts.repliesSent === 1);
+    await textInOrder(contact, business, ['Y']);
+    const state = await settled(contact, 'confirmed', (s) => s.pendingConsents.length === 0 && s.counts.consentsRecorded === 1 && s.counts.repliesSent === 2);
+    expect(state.consents).toHaveLength(1);
+    expect((await ledgerEvents(contact, 'consent_recorded'))[0]?.evidence).toMatchObject({ confirmedBy: { text: 'Y' } });
+    await exportWorkflow('double-opt-in-confirmed', 'contact', contactWorkflowId(contact));
+  });
+
+  scenario('double-opt-in-expired', async () => {
+    // No confirming reply within the (shortened) window: the durable timer fires and the pending consent expires.
+    const [contact, business] = [uniquePhone(), uniquePhone()];
+    doubleOptIn.windowMs = 3_000;
+    try {
+      await harness.consent.recordConsent({ phone: contact, type: 'express_written', source: WEB_FORM_EVIDENCE, messageTypes: ['promotional'], businessNumber: business, confirmation: 'double_opt_in' });
+    } finally {
+      doubleOptIn.windowMs = DOUBLE_OPT_IN_WINDOW_MS;
+    }
+    await waitFor(() => ledgerEvents(contact, 'consent_expired'), (rows) => rows.length === 1, { what: 'the expiry', timeoutMs: 20_000 });
+    const state = await settled(contact, 'expired', (s) => s.pendingConsents.length === 0 && s.counts.repliesSent === 1);
+    expect(state.consents).toEqual([]);
+    await exportWorkflow('double-opt-in-expired', 'contact', contactWorkflowId(contact));
+  });
+
+  scenario('double-opt-in-yes-while-opted-out', async () => {
+    // Opted out: the double opt-in waits with its request withheld; YES re-subscribes (§2) and confirms it.
+    const [contact, business] = [uniquePhone(), uniquePhone()];
+    await textInOrder(contact, business, ['STOP']);
+    await settled(contact, 'STOP confirmed', (s) => s.counts.repliesSent === 1);
+    await harness.consent.recordConsent({ phone: contact, type: 'express_written', source: WEB_FORM_EVIDENCE, messageTypes: ['promotional'], businessNumber: business, confirmation: 'double_opt_in' });
+    await settled(contact, 'pending, its request withheld', (s) => s.pendingConsents.length === 1);
+    expect((await ledgerEvents(contact, 'consent_pending'))[0]?.evidence).toMatchObject({ requestWithheld: expect.stringContaining('opted out') });
+    await textInOrder(contact, business, ['YES']);
+    const state = await settled(contact, 're-subscribed and confirmed', (s) => !s.optedOut && s.pendingConsents.length === 0 && s.counts.consentsRecorded === 1 && s.counts.repliesSent === 2);
+    expect(state.counts.resubscribes).toBe(1);
+    await exportWorkflow('double-opt-in-yes-while-opted-out', 'contact', contactWorkflowId(contact));
   });
 });
 
