@@ -57,9 +57,11 @@ import {
   inboundMessageSignal,
   recordConsentSignal,
   recordOptOutSignal,
+  resolveReviewUpdate,
   sendAnswerUpdate,
   suppressionImportProgressQuery,
   type ApplyOptOutResult,
+  type ReviewResolution,
 } from '../workflows/messages';
 import { actorSettings, contactStartOptions, contactWorkflowId } from '../workflows/contact-start';
 import { edgeSchemas, type EdgeSchemas } from './schemas';
@@ -98,6 +100,14 @@ export interface ConsentClientOptions {
   clock?: ComplianceClockSettings;
   /** double opt-in (consent-rules.md §10): how long a pending consent waits for its Y (default 30 days) and what confirms it */
   doubleOptIn?: { windowMs?: number; keywords?: string[] };
+}
+
+/** One contact in the review queue: its open flags, newest last. */
+export interface ReviewQueueEntry {
+  contact: string;
+  workflowId: string;
+  optedOut: boolean;
+  flags: ContactState['reviewFlags'];
 }
 
 /** What POST /v1/consents answers: recorded (a single opt-in), or pending the contact's confirmation until it expires. */
@@ -235,6 +245,43 @@ export class ConsentClient {
       if (error instanceof WorkflowUpdateFailedError) throw new InvalidInputError([{ field: '(body)', message: error.cause?.message ?? error.message }]);
       await this.signalContact(contact, recordOptOutSignal.name, record);
       return { contact, workflowId, status: 'accepted', outcome: null, optOut: null, listed: null };
+    }
+  }
+
+  /**
+   * The review queue: contacts with open review flags (NeedsReview, read from Temporal's visibility for this task queue),
+   * each with its flagged texts from the actor's state. Visibility is eventually consistent: a flag raised a moment ago
+   * may show a second later.
+   */
+  async listReviews(query: z.input<EdgeSchemas['reviewList']> = {}): Promise<{ reviews: ReviewQueueEntry[] }> {
+    const { limit } = parse(this.schemas.reviewList, query);
+    const { client, taskQueue } = this.options;
+    const reviews: ReviewQueueEntry[] = [];
+    const visibility = `WorkflowType = 'contactWorkflow' AND ExecutionStatus = 'Running' AND NeedsReview = true AND TaskQueue = '${taskQueue.replaceAll("'", "''")}'`;
+    for await (const workflow of client.workflow.list({ query: visibility, pageSize: Math.min(limit, 100) })) {
+      const phone = workflow.workflowId.replace(/^contact:/, '');
+      const state = await this.queryContact(phone, (handle) => handle.query(contactStateQuery)).catch(() => undefined);
+      if (state && state.reviewFlags.length > 0) {
+        reviews.push({ contact: phone, workflowId: workflow.workflowId, optedOut: state.optedOut, flags: state.reviewFlags });
+      }
+      if (reviews.length >= limit) break;
+    }
+    return { reviews };
+  }
+
+  /** An operator's decision on one review flag (an Update: answered once applied). 404 when the contact has no actor. */
+  async resolveReview(input: z.input<EdgeSchemas['resolveReview']>): Promise<ReviewResolution & { contact: string; workflowId: string }> {
+    const { phone, ...decision } = parse(this.schemas.resolveReview, input);
+    const workflowId = contactWorkflowId(phone);
+    try {
+      const resolution = await this.options.client.connection.withDeadline(Date.now() + (this.options.queryTimeoutMs ?? 5000) * 4, () =>
+        this.options.client.workflow.getHandle(workflowId).executeUpdate(resolveReviewUpdate, { args: [decision] }),
+      );
+      return { contact: phone, workflowId, ...resolution };
+    } catch (error) {
+      if (error instanceof WorkflowNotFoundError) throw new NotFoundError(`${phone} has no review flags: the engine never heard from it`);
+      if (error instanceof WorkflowUpdateFailedError) throw new InvalidInputError([{ field: '(body)', message: error.cause?.message ?? error.message }]);
+      throw new ContactStateUnavailableError(phone, error);
     }
   }
 

@@ -17,6 +17,7 @@ import {
   MESSAGE_TYPES,
   OPT_OUT_SOURCES,
   recordOptOutSchema,
+  resolveReviewSchema,
   settleInbound,
   SHORT_CODE_PATTERN,
   storableTextField,
@@ -163,6 +164,11 @@ export function edgeSchemas(defaultCountry: string) {
     }),
     canSend: canSendRequestSchema.pick({ from: true, type: true }).extend({ from: phone, program: programIdSchema.optional() }),
     contactParams: z.object({ phone }),
+    /** GET /v1/reviews */
+    reviewList: z.object({ limit: z.coerce.number().int().min(1).max(500).default(50) }),
+    /** POST /v1/reviews/:phone/resolve (the phone from the path) and client.resolveReview */
+    resolveReview: resolveReviewSchema.extend({ phone }),
+    resolveReviewBody: resolveReviewSchema,
     /** GET /v1/messages/:idempotencyKey */
     messageParams: z.object({ idempotencyKey: idempotencyKeySchema }),
     /** POST /v1/messages and client.sendMessage */

@@ -56,6 +56,7 @@ import {
   recordOptOutSchema,
   releaseSendSchema,
   reserveSendRequestSchema,
+  resolveReviewSchema,
   sendRefusedSchema,
   describeIssues,
   MAX_MESSAGE_BODY_LENGTH,
@@ -90,8 +91,10 @@ import {
   releaseSendSignal,
   replyStalenessQuery,
   reserveSendUpdate,
+  resolveReviewUpdate,
   sendRefusedSignal,
   type ApplyOptOutResult,
+  type ReviewResolution,
 } from './messages';
 import { actorSettings } from './contact-start';
 import { needsReviewAttribute, optedOutAttribute, optOutSourceAttribute } from './search-attributes';
@@ -641,6 +644,46 @@ export class ContactActor {
     });
   }
 
+  /**
+   * An operator's decision on an open review flag. `opt_out` is an opt-out in force at once (source operator-recorded,
+   * the flagged text and who decided as its evidence) and, since the contact revoked by text, confirmed once on that
+   * thread; `not_an_opt_out` only closes the flag. Either way the flag is closed (NeedsReview counts open ones) and the
+   * ledger says who decided and why. Nothing here lifts an opt-out.
+   */
+  resolveReview(raw: unknown): ReviewResolution {
+    const input = resolveReviewSchema.parse(raw);
+    const flag = this.state.reviewFlags.find((f) => f.messageId === input.messageId);
+    if (!flag) return { outcome: 'not_found', decision: input.decision, optOut: this.state.optOut, openFlags: this.state.reviewFlags.length };
+    const now = new Date().toISOString();
+    this.state.reviewFlags = this.state.reviewFlags.filter((f) => f !== flag);
+    this.record('review_resolved', now, flag.businessNumber, input.decision, {
+      messageId: flag.messageId,
+      flaggedText: flag.body,
+      matched: flag.matched,
+      flaggedAt: flag.receivedAt,
+      decidedBy: input.decidedBy,
+      why: input.why,
+      optedOutBefore: this.state.optedOut,
+    });
+    if (input.decision === 'opt_out' && !this.state.optedOut) {
+      this.optOut(
+        { source: 'operator-recorded', at: now, businessNumber: flag.businessNumber, text: flag.body, messageId: flag.messageId, recordedBy: input.decidedBy, reference: `review:${flag.messageId}`, note: input.why },
+        true,
+        { decidedOnReview: true, flaggedAt: flag.receivedAt },
+      );
+      this.state.pendingReplies.push({
+        kind: 'opt_out_confirmation',
+        idempotencyKey: `reply:opt_out_confirmation:${this.state.phone}:${flag.businessNumber}:${flag.messageId}`,
+        businessNumber: flag.businessNumber,
+        inboundMessageId: flag.messageId,
+        optedOutWhenDecided: true,
+        decidedAt: now,
+      });
+    }
+    this.publish();
+    return { outcome: 'resolved', decision: input.decision, optOut: this.state.optOut, openFlags: this.state.reviewFlags.length };
+  }
+
   private flagForReview(message: InboundMessage, matched: string | null): void {
     this.state.counts.reviewFlags += 1;
     this.record('review_flagged', message.receivedAt, message.to, null, { ...inboundEvidence(message), matched });
@@ -836,6 +879,19 @@ export async function contactWorkflow(input: ContactWorkflowInput): Promise<void
       return actor.reserveSend(request);
     }),
     { validator: (request) => void reserveSendRequestSchema.parse(request) },
+  );
+  setHandler(
+    resolveReviewUpdate,
+    counted(async (decision) => {
+      await condition(() => actor.seeded);
+      return actor.resolveReview(decision);
+    }),
+    {
+      validator: (decision) => {
+        const parsed = resolveReviewSchema.safeParse(decision);
+        if (!parsed.success) throw new Error(`invalid review decision: ${summarise(parsed.error)}`);
+      },
+    },
   );
   setHandler(contactStateQuery, () => state);
   setHandler(canSendQuery, (request) => actor.canSend(request));

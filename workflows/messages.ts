@@ -5,7 +5,7 @@ import type { CampaignProgress } from './domain/campaign';
 import type { ContactState, OptOutRecord } from './domain/contact-state';
 import type { SuppressionImportProgress } from './domain/suppression-import';
 import type { ConsentInputRaw } from './domain/consent-evidence';
-import type { CanSendRequestInput, CanSendResult, InboundMessage, MessageSent, RecordOptOutInput, ReleaseSend, ReserveSendRequestInput, SendRefused } from './domain/schemas';
+import type { CanSendRequestInput, CanSendResult, InboundMessage, MessageSent, RecordOptOutInput, ReleaseSend, ReserveSendRequestInput, ResolveReview, ResolveReviewInput, SendRefused } from './domain/schemas';
 
 /** An inbound SMS from the contact (signalWithStart: durably accepted even while no worker runs). */
 export const inboundMessageSignal = defineSignal<[InboundMessage]>('inboundMessage');
@@ -46,6 +46,18 @@ export interface ApplyOptOutResult {
  */
 export const replyStalenessQuery = defineQuery<string | null, [string]>('replyStaleness');
 export const applyOptOutUpdate = defineUpdate<ApplyOptOutResult, [RecordOptOutInput]>('applyOptOut');
+
+/** What resolving a review flag did; `not_found`: no open flag has that message id (resolved already, or never flagged). */
+export interface ReviewResolution {
+  outcome: 'resolved' | 'not_found';
+  decision: ResolveReview['decision'];
+  /** the contact's opt-out after the decision (null: not opted out) */
+  optOut: OptOutRecord | null;
+  /** open flags left */
+  openFlags: number;
+}
+/** An operator resolves one review flag: an opt-out, or not one. Never lifts an opt-out. */
+export const resolveReviewUpdate = defineUpdate<ReviewResolution, [ResolveReviewInput]>('resolveReview');
 
 /** A suppression import's counts so far (rows read, opted out, already opted out, duplicates, invalid). */
 export const suppressionImportProgressQuery = defineQuery<SuppressionImportProgress>('progress');

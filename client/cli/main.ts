@@ -18,6 +18,7 @@ import { InvalidInputError } from '../consent-client';
 import { OPT_OUT_CSV_COLUMNS } from '../http/server';
 import { edgeSchemas, type EdgeSchemas } from '../schemas';
 import { registerCampaignCommand } from './campaign';
+import { registerReviewCommands } from './reviews';
 import { checkProcessConfig, loadCliConfig } from './configuration';
 import { describeFailure, EXIT } from './failures';
 import { checkInput, openOutput, readImportFile } from './input';
@@ -195,6 +196,7 @@ export function buildProgram(): Command {
     });
 
   registerCampaignCommand(program);
+  registerReviewCommands(program, prepare, print);
 
   const processes = [
     ['worker', 'run a worker (TEMPORAL_ADDRESS, DATABASE_URL); run more for more throughput', 'worker/main.ts', 'worker'],

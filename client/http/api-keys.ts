@@ -35,6 +35,7 @@ export const ROUTE_SCOPES: Readonly<Record<string, ApiKeyScope>> = {
   'POST /v1/opt-outs/import': 'operator',
   'POST /v1/consents': 'operator',
   'POST /v1/programs': 'operator',
+  'POST /v1/reviews/:phone/resolve': 'operator',
   // These only answer 405 (no opt-out is removed by an API call), but the answer is meant for an operator.
   'DELETE /v1/opt-outs/:phone': 'operator',
   'PUT /v1/opt-outs/:phone': 'operator',
@@ -49,6 +50,7 @@ export const ROUTE_SCOPES: Readonly<Record<string, ApiKeyScope>> = {
   'GET /v1/opt-outs': 'read',
   'GET /v1/opt-outs/imports/:importId': 'read',
   'GET /v1/programs': 'read',
+  'GET /v1/reviews': 'read',
   'GET /v1/campaigns/:campaignId': 'read',
   'GET /v1/campaigns/:campaignId/recipients': 'read',
 };

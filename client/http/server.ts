@@ -208,6 +208,14 @@ export function buildApiServer({ consent, client, pool, namespace, taskQueue, lo
     return reply.status(status).send(answer);
   });
 
+  /** The review queue: contacts with open review flags, with the flagged texts. */
+  app.get('/v1/reviews', { schema: { querystring: schemas.reviewList } }, async (request) => consent.listReviews(request.query));
+
+  /** An operator's decision on one flag: `opt_out` (recorded as operator-recorded, with who decided) or `not_an_opt_out`. */
+  app.post('/v1/reviews/:phone/resolve', { schema: { params: schemas.contactParams, body: schemas.resolveReviewBody } }, async (request) =>
+    consent.resolveReview({ ...request.body, phone: request.params.phone }),
+  );
+
   /** A message's state now, by its idempotency key: held messages say until when (consent-rules.md §9). */
   app.get('/v1/messages/:idempotencyKey', { schema: { params: schemas.messageParams } }, async (request) => consent.getMessage(request.params.idempotencyKey));
 

@@ -10,6 +10,8 @@ export const LEDGER_EVENTS = [
   'resubscribe',
   'help_requested',
   'review_flagged',
+  /** an operator's decision on a review flag: an opt-out, or not one (with who and why) */
+  'review_resolved',
   'reply_sent',
   'reply_failed',
   /** a decided reply not sent because it was no longer true when its turn came (a STOP after the START it confirms) */

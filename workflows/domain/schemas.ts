@@ -341,6 +341,25 @@ export const sendRefusedSchema = lazySchema(() =>
 );
 export type SendRefused = z.infer<typeof sendRefusedSchema>;
 
+/**
+ * An operator's decision on a review flag (a text that contained a keyword without clearly revoking): `opt_out` records
+ * the text as an opt-out (source operator-recorded, with who decided); `not_an_opt_out` closes the flag. Neither can
+ * lift an opt-out (consent-rules.md §4).
+ */
+export const REVIEW_DECISIONS = ['opt_out', 'not_an_opt_out'] as const;
+export const resolveReviewSchema = lazySchema(() =>
+  z.object({
+    /** the flagged text's message id */
+    messageId: z.string().min(1).max(MAX_MESSAGE_ID_LENGTH),
+    decision: z.enum(REVIEW_DECISIONS),
+    /** the operator's name or e-mail (the console adds the API key's name) */
+    decidedBy: storableTextField({ min: 1, max: 200 }),
+    why: storableTextField({ max: 1000 }).nullable().default(null),
+  }),
+);
+export type ResolveReview = z.infer<typeof resolveReviewSchema>;
+export type ResolveReviewInput = z.input<typeof resolveReviewSchema>;
+
 /** Turns zod issues into "field: reason" lines, for errors that name the field and why. */
 export function describeIssues(error: z.ZodError): { field: string; message: string }[] {
   return error.issues.map((issue) => ({
