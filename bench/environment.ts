@@ -17,6 +17,7 @@ import { ConsentClient } from '../client/consent-client';
 import { dropDatabase, ensureDatabase, ensurePostgresServer } from '../dev/postgres';
 import { startDevTemporal } from '../dev/temporal-server';
 import { preloadedWorkflowModules, workflowsPath, type ConsentWorkerTuning } from '../worker/consent-worker';
+import type { ComplianceClockSettings } from '../workflows/domain/compliance-clock';
 import { startBenchWorker, type BenchWorker } from './worker-handle';
 import type { BenchWorkerConfig } from './worker-process';
 
@@ -44,9 +45,14 @@ export interface BenchEnvironment {
   serverPid: number | null;
   /** the bench database's name, to find its Postgres backends */
   databaseName: string;
-  /** a worker process of this kind on a fresh task queue, with the given tuning */
-  startWorker(kind: BenchWorkerConfig['kind'], tuning: ConsentWorkerTuning, options?: { taskQueue?: string; postgresPoolSize?: number }): Promise<StartedWorker>;
-  consentClient(taskQueue: string): ConsentClient;
+  /** a worker process of this kind on a fresh task queue, with the given tuning (and a consent worker's clock: default the statutes') */
+  startWorker(
+    kind: BenchWorkerConfig['kind'],
+    tuning: ConsentWorkerTuning,
+    options?: { taskQueue?: string; postgresPoolSize?: number; clock?: ComplianceClockSettings },
+  ): Promise<StartedWorker>;
+  /** `clock`: what its canSend answers apply (default the statutes', as the worker's) */
+  consentClient(taskQueue: string, options?: { clock?: ComplianceClockSettings }): ConsentClient;
   stop(): Promise<void>;
 }
 
@@ -142,7 +148,7 @@ export async function startBenchEnvironment(
       serverMetricsUrl: embeddedTemporal ? `http://127.0.0.1:${serverMetricsPort}/metrics` : null,
       serverPid: server?.pid ?? null,
       databaseName: new URL(databaseUrl).pathname.slice(1),
-      async startWorker(kind, tuning, { taskQueue, postgresPoolSize = WORKER_POOL_SIZE } = {}) {
+      async startWorker(kind, tuning, { taskQueue, postgresPoolSize = WORKER_POOL_SIZE, clock } = {}) {
         const metricsPort = await freePort();
         const worker = await startBenchWorker(
           {
@@ -156,6 +162,7 @@ export async function startBenchEnvironment(
             tuning,
             postgresPoolSize,
             metricsPort,
+            ...(clock ? { clock } : {}),
           },
           [...(workerHeapMiB ? [`--max-old-space-size=${workerHeapMiB}`] : []), ...(process.env.BENCH_WORKER_NODE_ARGS?.split(' ').filter(Boolean) ?? [])],
         );
@@ -171,8 +178,8 @@ export async function startBenchEnvironment(
         workers.add(started);
         return started;
       },
-      consentClient(taskQueue) {
-        return new ConsentClient({ client, taskQueue, pool });
+      consentClient(taskQueue, { clock } = {}) {
+        return new ConsentClient({ client, taskQueue, pool, ...(clock ? { clock } : {}) });
       },
       stop: stopAll,
     };

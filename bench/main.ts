@@ -5,6 +5,7 @@
  *   npm run bench -- --quick                reduced sizes (2.1 to 2.7 minutes measured)
  *   npm run bench -- --only import,send-check
  *   npm run bench -- --only import --import-rows 100000 --import-baseline-rows 10000
+ *   npm run bench -- --only quiet-hours --quiet-hours-recipients 500 --quiet-hours-held-recipients 200
  *   npm run bench -- --repetitions 5 --tuning '{"maxCachedWorkflows":500}' --worker-heap-mib 0
  *
  * Results: a table on the terminal and bench/results/<time>-<mode>.json. Nothing here asserts on time.
@@ -19,12 +20,13 @@ import type { Scenario, ScenarioResult } from './scenario';
 import { campaign } from './scenarios/campaign';
 import { longLivedContact } from './scenarios/long-lived-contact';
 import { optOutPropagation } from './scenarios/opt-out-propagation';
+import { quietHours } from './scenarios/quiet-hours';
 import { sendCheck } from './scenarios/send-check';
 import { sendPipeline } from './scenarios/send-pipeline';
 import { stopBurst } from './scenarios/stop-burst';
 import { suppressionImport } from './scenarios/suppression-import';
 
-const SCENARIOS: Scenario[] = [stopBurst, sendCheck, optOutPropagation, sendPipeline, campaign, suppressionImport, longLivedContact];
+const SCENARIOS: Scenario[] = [stopBurst, sendCheck, optOutPropagation, sendPipeline, campaign, quietHours, suppressionImport, longLivedContact];
 
 interface Arguments {
   quick: boolean;

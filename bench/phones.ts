@@ -17,6 +17,10 @@ const AREA_CODES = [
 export class PhoneNumbers {
   private next: number;
   private readonly space = AREA_CODES.length * 800 * 10_000;
+  /** each area code's own walk (takeInAreaCode), from its own random point */
+  private readonly nextInArea = new Map<string, number>();
+  /** every number handed out, so the two walks never hand out the same one */
+  private readonly handedOut = new Set<string>();
 
   constructor(start = randomInt(0, 2 ** 40)) {
     this.next = start % this.space;
@@ -28,15 +32,37 @@ export class PhoneNumbers {
     while (numbers.length < count) {
       const index = this.next;
       this.next = (this.next + 1) % this.space;
-      const line = index % 10_000;
-      const exchange = 200 + (Math.floor(index / 10_000) % 800);
-      const area = AREA_CODES[Math.floor(index / 8_000_000)]!;
-      if (exchange === 555 || exchange % 100 === 11) continue;
-      const phone = `+1${area}${exchange}${String(line).padStart(4, '0')}`;
-      // Cheap enough (a few µs) to check every one rather than trust the list above.
-      if (!parsePhoneNumberFromString(phone)?.isValid()) continue;
-      numbers.push(phone);
+      const phone = this.accept(AREA_CODES[Math.floor(index / 8_000_000)]!, index);
+      if (phone) numbers.push(phone);
     }
     return numbers;
+  }
+
+  /** `count` numbers of one area code (e.g. 305, Florida: its state rules apply), never handed out before by this generator. */
+  takeInAreaCode(area: string, count: number): string[] {
+    if (!/^[2-9]\d\d$/.test(area)) throw new Error(`${area} is not an area code`);
+    const numbers: string[] = [];
+    let index = this.nextInArea.get(area) ?? randomInt(0, 8_000_000);
+    for (let tried = 0; numbers.length < count; tried++) {
+      if (tried >= 8_000_000) throw new Error(`area code ${area} has fewer than ${count} numbers left`);
+      const phone = this.accept(area, index);
+      index = (index + 1) % 8_000_000;
+      if (phone) numbers.push(phone);
+    }
+    this.nextInArea.set(area, index);
+    return numbers;
+  }
+
+  /** The index's number in this area code, if valid and not handed out yet (then it is, now). */
+  private accept(area: string, index: number): string | undefined {
+    const line = index % 10_000;
+    const exchange = 200 + (Math.floor(index / 10_000) % 800);
+    if (exchange === 555 || exchange % 100 === 11) return undefined;
+    const phone = `+1${area}${exchange}${String(line).padStart(4, '0')}`;
+    if (this.handedOut.has(phone)) return undefined;
+    // Cheap enough (a few µs) to check every one rather than trust the list above.
+    if (!parsePhoneNumberFromString(phone)?.isValid()) return undefined;
+    this.handedOut.add(phone);
+    return phone;
   }
 }

@@ -8,6 +8,7 @@ import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/wo
 import { createPool } from '../activities/postgres/pool';
 import { createSandboxProvider } from '../activities/providers/sandbox';
 import { createConsentWorker, type ConsentWorkerTuning } from '../worker/consent-worker';
+import type { ComplianceClockSettings } from '../workflows/domain/compliance-clock';
 import { DEFAULT_ACCOUNT_PROFILE } from '../workflows/domain/settings';
 import { noopSignalCountQuery, type NoopActivities } from './workflows';
 
@@ -23,6 +24,8 @@ export interface BenchWorkerConfig {
   postgresPoolSize: number;
   /** expose the SDK's Prometheus metrics on 127.0.0.1:<port> (worker-side latencies for profiling) */
   metricsPort?: number;
+  /** the consent worker's compliance clock (its send gate's quiet-hours windows); absent: the statutes', as production */
+  clock?: ComplianceClockSettings;
 }
 
 async function main(): Promise<void> {
@@ -50,6 +53,7 @@ async function main(): Promise<void> {
       client: new Client({ connection: clientConnection, namespace: config.namespace }),
       workflowBundlePath: config.bundlePath,
       tuning: config.tuning,
+      clock: config.clock,
     });
   } else {
     // The baselines' activities: nothing, or one query to a no-op workflow (bench/workflows/index.ts).
