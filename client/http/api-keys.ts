@@ -53,6 +53,7 @@ export const ROUTE_SCOPES: Readonly<Record<string, ApiKeyScope>> = {
   'GET /v1/reviews': 'read',
   'GET /v1/campaigns/:campaignId': 'read',
   'GET /v1/campaigns/:campaignId/recipients': 'read',
+  'GET /v1/reports/revocations': 'read',
 };
 
 /** The scope a route needs, or undefined when ROUTE_SCOPES has none. HEAD is GET without the body (Fastify adds it). */

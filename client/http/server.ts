@@ -18,6 +18,7 @@ import { CampaignClient } from '../campaigns';
 import { requireApiKey } from './api-keys';
 import { campaignRoutes } from './campaign-routes';
 import { checkHealth } from './health';
+import { reportRoutes } from './report-routes';
 import { sendCsvExport } from './csv-export';
 import { webhookRoutes, type WebhookSettings } from './webhooks/webhooks';
 
@@ -297,6 +298,8 @@ export function buildApiServer({ consent, client, pool, namespace, taskQueue, lo
   });
 
   app.register(campaignRoutes, { campaigns: campaigns ?? new CampaignClient({ client, taskQueue, pool, defaultCountry }), maxBytes: MAX_IMPORT_BYTES });
+
+  app.register(reportRoutes, { pool });
 
   app.get('/v1/opt-outs/imports/:importId', { schema: { params: schemas.importParams } }, async (request) =>
     consent.getSuppressionImport(request.params.importId),
