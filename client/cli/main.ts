@@ -18,6 +18,7 @@ import { InvalidInputError } from '../consent-client';
 import { OPT_OUT_CSV_COLUMNS } from '../http/server';
 import { edgeSchemas, type EdgeSchemas } from '../schemas';
 import { registerCampaignCommand } from './campaign';
+import { registerReportCommand } from './report';
 import { registerReviewCommands } from './reviews';
 import { checkProcessConfig, loadCliConfig } from './configuration';
 import { describeFailure, EXIT } from './failures';
@@ -196,6 +197,7 @@ export function buildProgram(): Command {
     });
 
   registerCampaignCommand(program);
+  registerReportCommand(program);
   registerReviewCommands(program, prepare, print);
 
   const processes = [
