@@ -667,7 +667,8 @@ export class ContactActor {
     });
     if (input.decision === 'opt_out' && !this.state.optedOut) {
       this.optOut(
-        { source: 'operator-recorded', at: now, businessNumber: flag.businessNumber, text: flag.body, messageId: flag.messageId, recordedBy: input.decidedBy, reference: `review:${flag.messageId}`, note: input.why },
+        // Dated at the text's receipt: that is when the contact revoked (FCC 24-24 counts from it); inForceAt says when.
+        { source: 'operator-recorded', at: flag.receivedAt || now, businessNumber: flag.businessNumber, text: flag.body, messageId: flag.messageId, recordedBy: input.decidedBy, reference: `review:${flag.messageId}`, note: input.why },
         true,
         { decidedOnReview: true, flaggedAt: flag.receivedAt },
       );
