@@ -135,6 +135,27 @@ export class CampaignClient {
     return { campaignId: id, workflowId: campaignWorkflowId(id), ...rest, counts, heldUntil };
   }
 
+  /**
+   * The newest campaigns first, each with its counts as getCampaign gives them, a page at a time (`nextCursor`). The
+   * operator console lists them; the ids come from the campaigns table, so finished ones stay listed after Temporal's
+   * retention dropped their workflows.
+   */
+  async listCampaigns({ limit = 50, cursor }: { limit?: number; cursor?: string } = {}): Promise<{ campaigns: CampaignReport[]; nextCursor: string | null }> {
+    const after = cursor === undefined ? undefined : readListCursor(cursor);
+    const { rows } = await this.options.pool.query<{ id: string; at: string }>(
+      `SELECT id, to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS at FROM campaigns
+       WHERE $2::timestamptz IS NULL OR (created_at, id) < ($2::timestamptz, $3::text)
+       ORDER BY created_at DESC, id DESC LIMIT $1`,
+      [Math.min(Math.max(limit, 1), 200) + 1, after?.at ?? null, after?.id ?? ''],
+    );
+    const page = rows.slice(0, Math.min(Math.max(limit, 1), 200));
+    const last = page.at(-1);
+    return {
+      campaigns: await Promise.all(page.map(({ id }) => this.getCampaign(id))),
+      nextCursor: rows.length > page.length && last ? Buffer.from(JSON.stringify([last.at, last.id])).toString('base64url') : null,
+    };
+  }
+
   /** Per-recipient outcomes in line order, a page at a time (`nextCursor`), optionally of one status. */
   async listRecipients(campaignId: string, query: RecipientsPageInput = {}): Promise<RecipientPage> {
     const { status, limit, cursor } = parse(this.schemas.recipientsPage, query);
@@ -331,6 +352,17 @@ function readCampaignCsv(content: string, column: string | undefined): Submitted
     }
     return { line: info.lines, value, recipient: { to: value, variables } };
   });
+}
+
+/** A listCampaigns cursor: the created time (microseconds) and id of the last campaign of the page before. */
+function readListCursor(cursor: string): { at: string; id: string } {
+  try {
+    const [at, id] = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown[];
+    if (typeof at === 'string' && typeof id === 'string' && !Number.isNaN(Date.parse(at))) return { at, id };
+  } catch {
+    // falls through to the error below
+  }
+  throw new InvalidInputError([{ field: 'cursor', message: 'must be the nextCursor of a previous page' }]);
 }
 
 /** A campaign that ended before holds answered without `held` and `heldUntil`: callers get every field. */
