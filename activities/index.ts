@@ -6,9 +6,11 @@ import type { AccountProfile } from '../workflows/domain/settings';
 import { ContactLocations } from './postgres/contact-locations';
 import { createLedgerActivities } from './ledger';
 import { createCampaignActivities } from './campaign';
+import { createEventDeliveryActivities } from './event-delivery';
 import { createOutboundSendActivities, createSendGate } from './outbound-send';
 import { Campaigns } from './postgres/campaigns';
 import { ConsentLedger } from './postgres/ledger';
+import { EventSubscriptions } from './postgres/event-subscriptions';
 import { OptOutList } from './postgres/opt-out-list';
 import { OutboundMessages } from './postgres/outbound-messages';
 import { Programs } from './postgres/programs';
@@ -40,5 +42,6 @@ export function createActivities({ pool, provider, profile, client, clock }: Act
     ...createOutboundSendActivities(sending),
     ...createSuppressionImportActivities({ client, imports: new SuppressionImports(pool), optOutList }),
     ...createCampaignActivities({ gate, campaigns: new Campaigns(pool), outbox, ledger }),
+    ...createEventDeliveryActivities({ subscriptions: new EventSubscriptions(pool) }),
   };
 }
