@@ -3,3 +3,4 @@ export { contactWorkflow } from './contact';
 export { sendMessageWorkflow } from './send';
 export { suppressionImportWorkflow } from './suppression-import';
 export { campaignWorkflow } from './campaign';
+export { eventDeliveryWorkflow } from './event-delivery';
