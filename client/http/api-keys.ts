@@ -36,6 +36,11 @@ export const ROUTE_SCOPES: Readonly<Record<string, ApiKeyScope>> = {
   'POST /v1/consents': 'operator',
   'POST /v1/programs': 'operator',
   'POST /v1/reviews/:phone/resolve': 'operator',
+  // Consent events out: a subscription chooses where the engine sends contacts' opt-outs, and holds its secrets.
+  'POST /v1/event-subscriptions': 'operator',
+  'POST /v1/event-subscriptions/:subscriptionId/replay': 'operator',
+  'GET /v1/event-subscriptions': 'operator',
+  'GET /v1/event-subscriptions/:subscriptionId/deliveries': 'operator',
   // These only answer 405 (no opt-out is removed by an API call), but the answer is meant for an operator.
   'DELETE /v1/opt-outs/:phone': 'operator',
   'PUT /v1/opt-outs/:phone': 'operator',
