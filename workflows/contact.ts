@@ -394,6 +394,7 @@ export class ContactActor {
    */
   private awaitConfirmation(consent: Omit<ConsentInput, 'confirmation'>, confirmation: ConsentConfirmation): void {
     const now = new Date().toISOString();
+    this.state.counts.doubleOptInsRequested += 1;
     const scope = consentScope({ ...consent, program: consent.program ?? null });
     const superseded = this.state.pendingConsents.find((p) => consentScope({ ...p.consent, program: p.consent.program ?? null }) === scope);
     const expiresAt = confirmation.expiresAt ?? new Date(Date.now() + 30 * 86_400_000).toISOString();

@@ -160,7 +160,9 @@ export async function unmetExpectations(client: Client, pool: Pool, expectations
     if (state.pendingLedger.length > 0) problems.push(`pendingLedger ${JSON.stringify(state.pendingLedger.map((entry) => entry.event))}`);
     if (state.counts.rejectedSignals > 0) problems.push(`${state.counts.rejectedSignals} signal(s) the API accepted were rejected by the actor`);
     if (state.counts.inbound + state.counts.duplicates < expectation.inbound) problems.push(`${expectation.inbound} inbound texts accepted, the actor counted ${state.counts.inbound} (+${state.counts.duplicates} duplicates)`);
-    if (state.counts.consentsRecorded < expectation.consents) problems.push(`${expectation.consents} consents accepted, ${state.counts.consentsRecorded} recorded`);
+    // A double opt-in is accepted as pending: it becomes a recorded consent only when the contact confirms it.
+    const consentsTaken = state.counts.consentsRecorded + (state.counts.doubleOptInsRequested ?? 0);
+    if (consentsTaken < expectation.consents) problems.push(`${expectation.consents} consents accepted, ${state.counts.consentsRecorded} recorded and ${state.counts.doubleOptInsRequested ?? 0} pending confirmation`);
     if (expectation.stops > 0 || expectation.optOuts > 0) {
       if (!state.optedOut) problems.push('not opted out');
       if (!optOutRows.has(expectation.contact)) problems.push('no opt_outs row');

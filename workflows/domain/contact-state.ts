@@ -181,6 +181,8 @@ export interface ContactCounts {
   rejectedSignals: number;
   consentsRecorded: number;
   consentsRefused: number;
+  /** double opt-ins recorded as pending (each becomes a recorded consent only once confirmed) */
+  doubleOptInsRequested: number;
   messagesSent: number;
   sendsRefused: number;
   /** business-initiated (not conversational) sends ever: the first one owes §6's disclosures, whatever sentMessages still holds */
@@ -255,6 +257,7 @@ export function emptyContactState(phone: string): ContactState {
       rejectedSignals: 0,
       consentsRecorded: 0,
       consentsRefused: 0,
+      doubleOptInsRequested: 0,
       messagesSent: 0,
       sendsRefused: 0,
       businessMessagesSent: 0,
