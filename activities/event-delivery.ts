@@ -1,7 +1,8 @@
 /**
- * Delivering consent events to one subscription (the event-delivery workflow runs these): each event in stream order,
- * signed by the Standard Webhooks specification, one at a time, the next only after the subscriber answered 2xx for
- * this one, so a contact's events never overtake each other. Every attempt goes into the delivery log.
+ * Delivering consent events to one subscription (the event-delivery workflow runs these), signed by the Standard
+ * Webhooks specification. A contact's events go one at a time in stream order, the next only after the subscriber
+ * answered 2xx for this one, so they never overtake each other; different contacts' go side by side, a few at once.
+ * Every attempt goes into the delivery log.
  */
 import { ApplicationFailure, CancelledFailure, Context } from '@temporalio/activity';
 import { Webhook } from 'standardwebhooks';
@@ -18,6 +19,8 @@ import type { EventSubscriptions, StoredEventSubscription } from './postgres/eve
 export interface EventDeliveryPacing {
   /** events read from the stream at once */
   pageSize: number;
+  /** requests at once, each for a different contact (a contact's events go one at a time); 1: strictly in stream order */
+  concurrency: number;
   /** how often an idle round looks for new events */
   pollMs: number;
   /** a round returns to its workflow after this long (so a continue-as-new can come), or after roundEvents deliveries */
@@ -31,6 +34,7 @@ export interface EventDeliveryPacing {
 
 export const EVENT_DELIVERY_PACING: EventDeliveryPacing = {
   pageSize: 100,
+  concurrency: 8,
   pollMs: 500,
   roundMs: 2 * 60_000,
   roundEvents: 500,
@@ -70,8 +74,17 @@ export function signatureHeader(secrets: readonly string[], eventId: string, at:
 }
 
 export function createEventDeliveryActivities({ subscriptions, pacing = EVENT_DELIVERY_PACING }: { subscriptions: EventSubscriptions; pacing?: EventDeliveryPacing }) {
-  /** POSTs one event; logs the attempt. Answers whether the subscriber took it (2xx). */
-  async function deliver(subscription: StoredEventSubscription, event: StreamEvent, deliveredBy: string, heartbeat: () => void): Promise<{ ok: boolean; summary: string }> {
+  /**
+   * POSTs one event and logs the attempt; on a 2xx, `onDelivered` answers the round's new position (null: it did not
+   * move), recorded in the same statement. Answers whether the subscriber took it.
+   */
+  async function deliver(
+    subscription: StoredEventSubscription,
+    event: StreamEvent,
+    deliveredBy: string,
+    heartbeat: () => void,
+    onDelivered: () => StreamPosition | null,
+  ): Promise<{ ok: boolean; summary: string }> {
     const context = Context.current();
     const payload = consentEventPayload(event);
     const body = JSON.stringify(payload);
@@ -106,12 +119,13 @@ export function createEventDeliveryActivities({ subscriptions, pacing = EVENT_DE
     const ok = error === null;
     const attempt = await subscriptions.recordAttempt({
       subscriptionId: subscription.id,
-      event: { number: event.number, type: event.type, position: event.position },
+      event: { number: event.number, type: event.type },
       durationMs: Date.now() - started,
       statusCode,
       succeeded: ok,
       error,
       deliveredBy,
+      progress: ok ? onDelivered() : null,
     });
     return { ok, summary: `${payload.id} (${event.type}) attempt ${attempt} to ${subscription.id}: ${error ?? `HTTP ${statusCode}`}` };
   }
@@ -123,10 +137,12 @@ export function createEventDeliveryActivities({ subscriptions, pacing = EVENT_DE
     },
 
     /**
-     * One round: delivers the subscription's events after `after`, in stream order, until roundMs or roundEvents, and
-     * answers where it got to. A subscriber that does not answer 2xx fails the attempt; Temporal retries it (the
-     * workflow's retry policy, without limit) and the retry resumes after the last event delivered: its heartbeat, or
-     * the progress recorded with each 2xx, whichever is later, so a killed worker redelivers only what was in flight.
+     * One round: delivers the subscription's events after `after` until roundMs or roundEvents, and answers where it
+     * got to. Events of different contacts go out side by side (`concurrency` at once), each contact's one at a time
+     * in stream order; the position only passes an event once it and every event before it were answered 2xx.
+     * Anything else fails the attempt; Temporal retries it (without limit) and the retry resumes from the later of
+     * its heartbeat and the progress recorded with each 2xx, skipping what this round already delivered: a killed
+     * worker redelivers only what was in flight.
      */
     async deliverConsentEvents({ subscriptionId, after }: DeliverConsentEventsInput): Promise<DeliveryRound> {
       const context = Context.current();
@@ -137,7 +153,8 @@ export function createEventDeliveryActivities({ subscriptions, pacing = EVENT_DE
       const beat = info.heartbeatDetails as DeliveryHeartbeat | undefined;
       if (isStreamPosition(beat?.position)) position = laterPosition(position, beat.position);
       const recorded = await subscriptions.deliveredBy(subscriptionId, deliveredBy);
-      if (recorded) position = laterPosition(position, recorded);
+      if (recorded.position) position = laterPosition(position, recorded.position);
+      const deliveredBefore = new Set(recorded.events);
       const heartbeat = () => context.heartbeat({ position } satisfies DeliveryHeartbeat);
       heartbeat();
 
@@ -150,19 +167,63 @@ export function createEventDeliveryActivities({ subscriptions, pacing = EVENT_DE
           if (!subscription) throw ApplicationFailure.nonRetryable(`no event subscription ${subscriptionId}`, 'UnknownEventSubscription');
           if (!subscription.active) return { outcome: 'stopped', position, delivered };
           const page = await subscriptions.eventsAfter(position, subscription.events, pacing.pageSize);
-          for (const event of page.events) {
-            const { ok, summary } = await deliver(subscription, event, deliveredBy, heartbeat);
-            if (!ok) {
-              heartbeat();
-              // Retried by Temporal with backoff, for as long as the subscriber takes; the next event waits behind it.
-              throw ApplicationFailure.retryable(summary, 'SubscriberUnavailable');
+          // A campaign's completion comes after everything before it in the stream (its recipients' refusals too), and
+          // before everything after it: it goes alone.
+          const barrier = page.events.findIndex((event, index) => event.campaign !== undefined && index > 0);
+          const events = page.events[0]?.campaign ? page.events.slice(0, 1) : barrier > 0 ? page.events.slice(0, barrier) : page.events;
+          const whole = events.length === page.events.length;
+
+          // The events in order, each done once answered 2xx (or already by an earlier attempt of this round).
+          const done = events.map((event) => deliveredBefore.has(event.number));
+          let frontier = 0;
+          /** The position passes the longest run of done events from the page's start, and no further. */
+          const advance = (): StreamPosition | null => {
+            const from = frontier;
+            while (frontier < events.length && done[frontier]) frontier += 1;
+            if (frontier === from) return null;
+            position = events[frontier - 1]!.position;
+            return position;
+          };
+          advance();
+          const lanes = new Map<string, number[]>();
+          events.forEach((event, index) => {
+            if (done[index]) return;
+            const lane = orderingKey(event);
+            lanes.set(lane, [...(lanes.get(lane) ?? []), index]);
+          });
+          let failure: string | null = null;
+          const queue = [...lanes.values()];
+          const runLanes = async () => {
+            for (let lane = queue.shift(); lane && failure === null; lane = queue.shift()) {
+              for (const index of lane) {
+                if (failure !== null) return;
+                const event = events[index]!;
+                const outcome = await deliver(subscription, event, deliveredBy, heartbeat, () => {
+                  done[index] = true;
+                  return advance();
+                }).catch((error: unknown) => {
+                  failure ??= describeFailure(error);
+                  throw error;
+                });
+                if (!outcome.ok) {
+                  // The contact's later events wait behind this one; the other lanes stop after their current request.
+                  failure ??= outcome.summary;
+                  return;
+                }
+                delivered += 1;
+                heartbeat();
+              }
             }
-            position = event.position;
-            delivered += 1;
-            heartbeat();
-          }
+          };
+          // Every lane settles before the attempt ends: none may still be sending when Temporal retries it.
+          const settled = await Promise.allSettled(Array.from({ length: Math.min(pacing.concurrency, queue.length) }, runLanes));
+          const thrown = settled.find((lane): lane is PromiseRejectedResult => lane.status === 'rejected');
+          if (thrown) throw thrown.reason;
+          heartbeat();
+          // Retried by Temporal with backoff, for as long as the subscriber takes.
+          if (failure !== null) throw ApplicationFailure.retryable(failure, 'SubscriberUnavailable');
           // Events of other types are passed over, not delivered.
-          if (page.scannedThrough) position = laterPosition(position, page.scannedThrough);
+          if (whole && page.scannedThrough) position = laterPosition(position, page.scannedThrough);
           heartbeat();
           if (page.scannedThrough === null) await context.sleep(pacing.pollMs);
         }
@@ -174,6 +235,13 @@ export function createEventDeliveryActivities({ subscriptions, pacing = EVENT_DE
       }
     },
   };
+}
+
+/** Events that must not overtake each other: a contact's, a campaign's; any other stands alone. */
+function orderingKey(event: StreamEvent): string {
+  if (event.contact !== null) return `contact:${event.contact}`;
+  if (event.campaign) return `campaign:${event.campaign.campaignId}`;
+  return `event:${event.number}`;
 }
 
 export type EventDeliveryActivities = ReturnType<typeof createEventDeliveryActivities>;

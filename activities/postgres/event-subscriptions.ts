@@ -57,13 +57,15 @@ export interface DeliveryLogPage {
 
 export interface AttemptRecord {
   subscriptionId: string;
-  event: { number: string; type: string; position: StreamPosition };
+  event: { number: string; type: string };
   durationMs: number;
   statusCode: number | null;
   succeeded: boolean;
   error: string | null;
   /** the delivery activity (run id/activity id) that made it: its progress is kept under this name */
   deliveredBy: string;
+  /** where that activity's position is now, when this attempt moved it */
+  progress: StreamPosition | null;
 }
 
 /** A secret's name in API answers and logs: enough of its SHA-256 to tell secrets apart, too little to help guess one. */
@@ -231,16 +233,18 @@ export class EventSubscriptions {
     return row ? { position: { tx: row.tx, id: row.id }, eventNumber: row.eventNumber } : undefined;
   }
 
-  /** One attempt in the log; a successful one is also this delivery activity's progress (deliveredBy). Answers the attempt's number. */
+  /** One attempt in the log, and the delivery activity's progress when it moved. Answers the attempt's number. */
   async recordAttempt(record: AttemptRecord): Promise<number> {
     const { rows } = await this.pool.query<{ attempt: number }>(
       `WITH logged AS (
-         INSERT INTO event_deliveries (subscription_id, event_id, event_type, attempt, duration_ms, status_code, succeeded, error)
-         VALUES ($1, $2, $3, (SELECT count(*) + 1 FROM event_deliveries WHERE subscription_id = $1 AND event_id = $2), $4, $5, $6, $7)
+         INSERT INTO event_deliveries (subscription_id, event_id, event_type, attempt, duration_ms, status_code, succeeded, error, delivered_by)
+         VALUES ($1, $2, $3, (SELECT count(*) + 1 FROM event_deliveries WHERE subscription_id = $1 AND event_id = $2), $4, $5, $6, $7, $8)
          RETURNING attempt
        ), progressed AS (
-         UPDATE event_subscriptions SET delivered_tx = $8::xid8, delivered_id = $2, delivered_by = $9, delivered_at = now()
-         WHERE id = $1 AND $6
+         -- Attempts side by side may commit out of order: an activity's progress only moves forward.
+         UPDATE event_subscriptions SET delivered_tx = $9::xid8, delivered_id = $10::bigint, delivered_by = $8, delivered_at = now()
+         WHERE id = $1 AND $9::xid8 IS NOT NULL
+           AND (delivered_by IS DISTINCT FROM $8 OR delivered_id IS NULL OR (delivered_tx, delivered_id) < ($9::xid8, $10::bigint))
          RETURNING 1
        )
        SELECT attempt FROM logged`,
@@ -252,20 +256,28 @@ export class EventSubscriptions {
         record.statusCode,
         record.succeeded,
         record.error,
-        record.event.position.tx,
         record.deliveredBy,
+        record.progress?.tx ?? null,
+        record.progress?.id ?? null,
       ],
     );
     return rows[0]!.attempt;
   }
 
-  /** How far this delivery activity got (its last 2xx), when it is the one that delivered last. */
-  async deliveredBy(subscriptionId: string, deliveredBy: string): Promise<StreamPosition | undefined> {
+  /**
+   * What this delivery activity (an earlier attempt of it) got done: its progress, when it is the one that moved the
+   * subscription's last, and the events it delivered (answered 2xx), which its retry does not send again.
+   */
+  async deliveredBy(subscriptionId: string, deliveredBy: string): Promise<{ position: StreamPosition | null; events: string[] }> {
     const { rows } = await this.pool.query<StreamPosition>(
       'SELECT delivered_tx::text AS tx, delivered_id::text AS id FROM event_subscriptions WHERE id = $1 AND delivered_by = $2 AND delivered_id IS NOT NULL',
       [subscriptionId, deliveredBy],
     );
-    return rows[0];
+    const events = await this.pool.query<{ number: string }>(
+      'SELECT DISTINCT event_id::text AS number FROM event_deliveries WHERE subscription_id = $1 AND delivered_by = $2 AND succeeded',
+      [subscriptionId, deliveredBy],
+    );
+    return { position: rows[0] ?? null, events: events.rows.map((row) => row.number) };
   }
 
   /** The delivery log, newest first; `eventNumber` narrows it to one event's attempts. */

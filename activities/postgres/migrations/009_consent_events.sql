@@ -94,9 +94,10 @@ CREATE TABLE event_subscriptions (
   active          boolean NOT NULL DEFAULT true,
   created_at      timestamptz NOT NULL DEFAULT now(),
   updated_at      timestamptz NOT NULL DEFAULT now(),
-  -- The last event a subscriber answered 2xx for, and which delivery activity (run id and activity id) delivered it.
-  -- Written with each successful attempt: a retried activity resumes after it, so a worker killed mid-delivery
-  -- redelivers only the event that was in flight (the heartbeat alone can be seconds behind).
+  -- How far the subscriber has every chosen event (each answered 2xx), and which delivery activity (run id/activity
+  -- id) got it there. Written with the successful attempts: a retried activity resumes after it and skips what its
+  -- delivery log says it delivered already, so a worker killed mid-delivery redelivers only what was in flight (the
+  -- heartbeat alone can be seconds behind).
   delivered_tx    xid8,
   delivered_id    bigint,
   delivered_by    text,
@@ -116,7 +117,10 @@ CREATE TABLE event_deliveries (
   -- NULL when no answer came (refused connection, timeout)
   status_code      integer,
   succeeded        boolean NOT NULL,
-  error            text
+  error            text,
+  -- the delivery activity that made the attempt (as delivered_by above)
+  delivered_by     text NOT NULL
 );
 CREATE INDEX event_deliveries_subscription ON event_deliveries (subscription_id, id);
 CREATE INDEX event_deliveries_event ON event_deliveries (subscription_id, event_id, id);
+CREATE INDEX event_deliveries_delivered_by ON event_deliveries (subscription_id, delivered_by) WHERE succeeded;
