@@ -203,11 +203,15 @@ describe('consent events out', () => {
       ({ campaignId } = await campaigns.createCampaign({ from: uniquePhone(), type: 'transactional', body: COMPLIANT_FIRST, recipients: [{ to: third }, { to: fifth }] }));
       expect((await campaigns.waitForCampaign(campaignId)).status).toBe('completed');
       await waitFor(() => streamEvents(harness, { campaignIds: [campaignId] }), (rows) => rows.length === 1, { what: 'campaign.completed in the stream' });
-      await waitFor(
-        () => deliveriesOf(crmId, `?eventId=${outageFirstEvent}`),
-        (page) => page.deliveries.length >= 3 && Date.now() - outageStarted > 20_000,
-        { what: 'three failed attempts and 20 s of outage', timeoutMs: 60_000, intervalMs: 500 },
+      // The stream is stuck on the first events to come after the subscriber went down (ours, or another test file's,
+      // as they share the database), each retried with backoff.
+      const failed = await waitFor(
+        async () => (await deliveriesOf(crmId, '?limit=1000')).deliveries.filter((attempt) => attempt.outcome === 'failed'),
+        (attempts) => Math.max(...attempts.map((attempt) => attempt.attempt)) >= 3 && Date.now() - outageStarted > 20_000,
+        { what: 'three failed attempts of one event and 20 s of outage', timeoutMs: 60_000, intervalMs: 500 },
       );
+      expect(failed.every((attempt) => attempt.statusCode === 503)).toBe(true);
+      const stuckOn = failed.reduce((most, attempt) => (attempt.attempt > most.attempt ? attempt : most)).eventId;
       crm.answer(200);
       helpdesk.answer(200);
 
@@ -230,6 +234,10 @@ describe('consent events out', () => {
       }
       expect(orderFor(accepted, fifth).map((id) => expected.find((event) => event.id === id)?.type)).toEqual(['send.refused']);
       const completed = mine.find((event) => event.payload.type === 'campaign.completed')!;
+      // A campaign's completion overtakes nothing before it in the stream (its recipients' refusals among them).
+      const arrival = (id: string) => mine.findIndex((event) => event.payload.id === id);
+      const earlier = subscribed.slice(0, subscribed.findIndex((event) => event.id === completed.payload.id));
+      expect(earlier.every((event) => arrival(event.id) < arrival(completed.payload.id))).toBe(true);
       expect(completed.payload.data).toMatchObject({ campaignId, messageType: 'transactional', counts: { total: 2, sent: 1, refused: 1, refusedByCode: { NO_CONSENT: 1 } } });
       const optOut = mine.find((event) => event.payload.type === 'contact.opted_out' && event.payload.data.contact === first)!;
       expect(optOut.payload.data).toMatchObject({ contact: first, source: 'keyword', text: 'STOP' });
@@ -241,13 +249,13 @@ describe('consent events out', () => {
       await waitFor(async () => helpdesk.accepted(), (events) => optOuts.every((id) => events.some((event) => event.payload.id === id)), { what: 'the helpdesk to get every opt-out' });
       expect(firstArrivals(helpdesk.accepted()).filter((event) => contacts.includes(String(event.payload.data.contact))).map((event) => event.payload.id).sort()).toEqual([...optOuts].sort());
 
-      // The delivery log: the outage's first event failed with 503 (retried with backoff), then succeeded.
-      const log = (await deliveriesOf(crmId, `?eventId=${outageFirstEvent}`)).deliveries.reverse();
+      // The delivery log: the event the outage caught failed with 503 (retried with backoff), then succeeded.
+      const log = (await deliveriesOf(crmId, `?eventId=${stuckOn}`)).deliveries.reverse();
       expect(log.length).toBeGreaterThanOrEqual(4);
       expect(log.map((attempt) => attempt.attempt)).toEqual(log.map((_, index) => index + 1));
       expect(log.slice(0, -1).every((attempt) => attempt.outcome === 'failed' && attempt.statusCode === 503 && attempt.error?.startsWith('HTTP 503'))).toBe(true);
       expect(log.at(-1)).toMatchObject({ outcome: 'succeeded', statusCode: 200, error: null });
-      console.log(`outage: ${log.length - 1} failed attempts of ${outageFirstEvent} over ${Math.round((Date.now() - outageStarted) / 1000)} s, then delivered`);
+      console.log(`outage: ${log.length - 1} failed attempts of ${stuckOn} over ${Math.round((Date.now() - outageStarted) / 1000)} s, then delivered`);
 
       // The list shows fingerprints, never a secret.
       const listed = await api.inject({ url: '/v1/event-subscriptions' });
@@ -260,8 +268,9 @@ describe('consent events out', () => {
     }, 300_000);
 
     it('a replay from an event id delivers it and everything after it again, in order; from a time too', async () => {
-      const [first, , third] = contacts as [string, string, string];
-      const firstEvent = expected.find((event) => event.contact === first)!.id;
+      const third = contacts[2]!;
+      // The earliest of the test's events in the stream (the contacts lived side by side).
+      const firstEvent = expected[0]!.id;
       const before = crm.requests.length;
       const replay = await api.inject({ method: 'POST', url: `/v1/event-subscriptions/${crmId}/replay`, payload: { fromEventId: firstEvent } });
       expect(replay.statusCode).toBe(202);
@@ -270,7 +279,7 @@ describe('consent events out', () => {
       const again = await waitFor(
         async () => crm.accepted().filter((event) => crm.requests.indexOf(event) >= before),
         (events) => subscribed.every((event) => events.some((received) => received.payload.id === event.id)),
-        { what: 'the replay to redeliver every event', timeoutMs: 60_000, intervalMs: 250 },
+        { what: 'the replay to redeliver every event', timeoutMs: 150_000, intervalMs: 250 },
       );
       for (const contact of contacts.slice(0, 4)) {
         expect(orderFor(again, contact)).toEqual(subscribed.filter((event) => event.contact === contact).map((event) => event.id));
@@ -284,7 +293,7 @@ describe('consent events out', () => {
       await waitFor(
         async () => crm.accepted().filter((event) => crm.requests.indexOf(event) >= fromTime),
         (events) => subscribed.filter((event) => event.contact === third).every((event) => events.some((received) => received.payload.id === event.id)),
-        { what: 'the replay from a time', timeoutMs: 60_000 },
+        { what: 'the replay from a time', timeoutMs: 150_000 },
       );
 
       expect((await api.inject({ method: 'POST', url: `/v1/event-subscriptions/${crmId}/replay`, payload: { fromEventId: 'evt_999999999999' } })).statusCode).toBe(404);
@@ -293,7 +302,7 @@ describe('consent events out', () => {
       expect(neither.statusCode).toBe(400);
       expect(neither.json()).toMatchObject({ issues: [{ field: 'fromEventId' }] });
       expect(crm.rejected).toEqual([]);
-    }, 180_000);
+    }, 360_000);
 
     it('rotating a secret: a POST with the same id and the new secret list signs with those from the next event on', async () => {
       const next = generateWebhookSecret();
@@ -403,7 +412,7 @@ describe('a worker killed mid-delivery', () => {
     await harness?.stop();
   });
 
-  it('the delivery resumes on another worker from its last progress: every event once after deduplication, in order per contact, only the one in flight twice', async () => {
+  it('the delivery resumes on another worker from its last progress: every event once after deduplication, in order per contact, only those in flight twice', async () => {
     const secret = generateWebhookSecret();
     subscriber = await startWebhookReceiver({ secrets: [secret] });
     const worker = await spawnWorkerProcess(harness);
@@ -431,7 +440,7 @@ describe('a worker killed mid-delivery', () => {
     // Back up, slowly: each answer takes 300 ms, so deliveries are in flight when the worker dies.
     subscriber.delay(300);
     subscriber.answer(200);
-    await waitFor(async () => firstArrivals(subscriber.accepted()).filter((event) => contacts.includes(String(event.payload.data.contact))).length, (n) => n >= 6, {
+    await waitFor(async () => firstArrivals(subscriber.accepted()).filter((event) => contacts.includes(String(event.payload.data.contact))).length, (n) => n >= 12, {
       what: 'some of the backlog to arrive',
       timeoutMs: 90_000,
       intervalMs: 20,
@@ -451,11 +460,13 @@ describe('a worker killed mid-delivery', () => {
     for (const contact of contacts) {
       expect(orderFor(accepted, contact)).toEqual(expected.filter((event) => event.contact === contact).map((event) => event.id));
     }
-    // Resumed from the progress recorded with each 2xx: at most the one delivery in flight at the kill came twice.
+    // Resumed from the progress and the log written with each 2xx: only deliveries in flight at the kill (one per
+    // lane at most) came twice.
     const counts = new Map<string, number>();
     for (const event of accepted) counts.set(event.payload.id, (counts.get(event.payload.id) ?? 0) + 1);
     const twice = [...counts].filter(([, n]) => n > 1);
     console.log(`worker killed after ${atKill} requests; delivered twice: ${JSON.stringify(twice)}`);
-    expect(twice.length).toBeLessThanOrEqual(1);
+    expect(twice.every(([, n]) => n === 2)).toBe(true);
+    expect(twice.length).toBeLessThanOrEqual(EVENT_DELIVERY_PACING.concurrency);
   }, 240_000);
 });
