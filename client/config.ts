@@ -4,6 +4,8 @@ import { DEFAULT_KEYWORD_SETTINGS, type KeywordLanguage, type KeywordSettings } 
 import { DEFAULT_ACCOUNT_PROFILE, DEFAULT_CONTINUE_AS_NEW_AFTER_EVENTS, type AccountProfile } from '../workflows/domain/settings';
 import { ALL_DAY_QUIET_HOURS_RULES, QUIET_HOURS_RULES, secondsOfDay, type ComplianceClockSettings, type QuietHoursWindow } from '../workflows/domain/compliance-clock';
 import { MESSAGE_TYPES } from '../workflows/domain/schemas';
+import { parseConfiguredEventSubscriptions } from '../workflows/domain/consent-events';
+import { consoleEnvironmentShape } from './http/console/settings';
 import { secretDigest } from './http/secret-compare';
 import { TELNYX_KEYWORD_REPLY_MODES, TWILIO_KEYWORD_REPLY_MODES } from './http/webhooks/keyword-replies';
 import { temporalConnectionOptions, type TemporalConnectionOptions } from './temporal-connection';
@@ -158,6 +160,12 @@ const environmentSchema = z.object({
   MESSAGE_FREQUENCY: z.string().min(1).default(DEFAULT_ACCOUNT_PROFILE.messageFrequency),
   PROGRAM_DESCRIPTION: z.string().min(1).default(DEFAULT_ACCOUNT_PROFILE.programDescription),
   SEND_DECISION_TIMEOUT_MS: z.coerce.number().int().min(100).default(30_000),
+  /** consent events out: a JSON list of `{ id, url, secrets: ["whsec_…"], events: [...], description? }` (README, Consent events) */
+  EVENT_SUBSCRIPTIONS: z.string().default('').transform((value, context) => {
+    const { subscriptions, problems } = parseConfiguredEventSubscriptions(value);
+    for (const message of problems) context.addIssue({ code: 'custom', message });
+    return subscriptions;
+  }),
   SMS_PROVIDER: z.enum(['sandbox', 'twilio']).default('sandbox'),
   TWILIO_ACCOUNT_SID: optionalString,
   TWILIO_AUTH_TOKEN: optionalString,
@@ -191,6 +199,8 @@ const environmentSchema = z.object({
   /** consent-rules.md §10: how long a double opt-in waits for its confirmation, and the replies that confirm it */
   DOUBLE_OPT_IN_WINDOW_DAYS: z.coerce.number().min(1 / 1440).max(365).default(30),
   DOUBLE_OPT_IN_KEYWORDS: z.preprocess((value) => value ?? 'Y,YES', commaList.pipe(z.array(z.string().max(20).transform((word) => word.toUpperCase())).min(1, 'must name at least one reply'))),
+  // CONSOLE_SESSION_SECRET, TEMPORAL_UI_URL (client/http/console/settings.ts)
+  ...consoleEnvironmentShape,
 }).transform((env) => ({
   ...env,
   // The provider that sends is the one whose STOPs come back, unless the operator says otherwise.

@@ -46,6 +46,7 @@ export async function startApi(config: ServiceConfig, { temporal, databaseUrl }:
     webhooks: access.webhooks,
     // Campaign recipients in national format are read with the account's country, as every other edge reads them.
     defaultCountry: env.DEFAULT_COUNTRY,
+    eventSubscriptions: env.EVENT_SUBSCRIPTIONS,
   });
   const url = await app.listen({ port: env.PORT, host: access.host });
   logger.info({ url, temporal: describeTemporalConnection(temporal), namespace: env.TEMPORAL_NAMESPACE }, `API listening on ${url}`);

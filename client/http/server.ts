@@ -17,6 +17,8 @@ import { RECEIVED_AT_MAX_AHEAD_MS, RECEIVED_AT_MAX_BEHIND_MS } from '../../workf
 import { CampaignClient } from '../campaigns';
 import { requireApiKey } from './api-keys';
 import { campaignRoutes } from './campaign-routes';
+import { consolePlugin } from './console/plugin';
+import { eventSubscriptionRoutes, type EventSubscriptionRouteOptions } from './event-subscription-routes';
 import { checkHealth } from './health';
 import { reportRoutes } from './report-routes';
 import { sendCsvExport } from './csv-export';
@@ -41,6 +43,8 @@ export interface ApiDependencies {
   campaigns?: CampaignClient;
   /** DEFAULT_COUNTRY, for the default campaign client; default US */
   defaultCountry?: string;
+  /** EVENT_SUBSCRIPTIONS: their deliveries are started once the API is ready */
+  eventSubscriptions?: EventSubscriptionRouteOptions['configured'];
 }
 
 /** A webhook body is a few hundred bytes; 64 KiB leaves room for long texts and still stops abuse early. */
@@ -81,7 +85,7 @@ function multipartInputError(error: unknown): Error {
 const NO_REMOVAL_REASON =
   "an opt-out cannot be removed by an operator, an API call or a signal: only the contact's own START, texted from their phone, lifts it (consent-rules.md)";
 
-export function buildApiServer({ consent, client, pool, namespace, taskQueue, logger, apiKeys, webhooks, campaigns, defaultCountry }: ApiDependencies): FastifyInstance {
+export function buildApiServer({ consent, client, pool, namespace, taskQueue, logger, apiKeys, webhooks, campaigns, defaultCountry, eventSubscriptions }: ApiDependencies): FastifyInstance {
   const app = Fastify({
     ...(logger ? { loggerInstance: logger } : { logger: false }),
     bodyLimit: MAX_REQUEST_BODY_BYTES,
@@ -297,7 +301,10 @@ export function buildApiServer({ consent, client, pool, namespace, taskQueue, lo
     });
   });
 
-  app.register(campaignRoutes, { campaigns: campaigns ?? new CampaignClient({ client, taskQueue, pool, defaultCountry }), maxBytes: MAX_IMPORT_BYTES });
+  const campaignClient = campaigns ?? new CampaignClient({ client, taskQueue, pool, defaultCountry });
+  app.register(campaignRoutes, { campaigns: campaignClient, maxBytes: MAX_IMPORT_BYTES });
+  app.register(consolePlugin, { prefix: '/console', consent, campaigns: campaignClient, pool, namespace, apiKeys: apiKeys ?? [], maxImportBytes: MAX_IMPORT_BYTES, optOutCsvColumns: OPT_OUT_CSV_COLUMNS });
+  app.register(eventSubscriptionRoutes, { client, pool, taskQueue, configured: eventSubscriptions });
 
   app.register(reportRoutes, { pool });
 
