@@ -15,17 +15,22 @@ import os from 'node:os';
 import path from 'node:path';
 import type { History } from '@temporalio/common/lib/proto-utils';
 import { temporal } from '@temporalio/proto';
+import { NativeConnection, Worker } from '@temporalio/worker';
 import type { Pool } from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { createEventDeliveryActivities, EVENT_DELIVERY_PACING } from '../../activities/event-delivery';
+import { EventSubscriptions } from '../../activities/postgres/event-subscriptions';
 import { ProviderRejectedError, type SmsProvider } from '../../activities/providers/provider';
 import { createSandboxProvider } from '../../activities/providers/sandbox';
 import { CampaignClient } from '../../client/campaigns';
 import { ConsentClient } from '../../client/consent-client';
+import { generateWebhookSecret, startEventDelivery } from '../../client/http/event-subscription-routes';
 import { contactWorkflow, type ContactWorkflowSettings } from '../../workflows/contact';
 import { contactStartOptions, contactWorkflowId } from '../../workflows/contact-start';
 import type { ComplianceClockSettings } from '../../workflows/domain/compliance-clock';
 import type { ContactState } from '../../workflows/domain/contact-state';
 import { campaignWorkflowId } from '../../workflows/domain/campaign';
+import { consentEventId, eventDeliveryWorkflowId, type ConsentEventType } from '../../workflows/domain/consent-events';
 import { DEFAULT_KEYWORD_SETTINGS } from '../../workflows/domain/keywords';
 import { suppressionImportWorkflowId } from '../../workflows/domain/suppression-import';
 import {
@@ -35,12 +40,14 @@ import {
   recordOptOutSignal,
   sendRefusedSignal,
 } from '../../workflows/messages';
+import { eventDeliveryWorkflow, replayConsentEventsUpdate } from '../../workflows/event-delivery';
 import { sendMessageWorkflow, type SendMessageResult } from '../../workflows/send';
 import { suppressionImportWorkflow } from '../../workflows/suppression-import';
 import { ALWAYS_OPEN, windowOpeningIn } from '../support/clock';
 import { COMPLIANT_FIRST, WEB_FORM_EVIDENCE } from '../support/consent-fixtures';
 import { inboundText, startHarness, uniquePhone, waitFor, type Harness } from '../support/harness';
 import { adminShutdownError, failCheckedOutQueries } from '../support/pool-faults';
+import { startWebhookReceiver, type WebhookReceiver } from '../support/webhook-receiver';
 import { historyToJSON } from './history-json';
 
 const EventType = temporal.api.enums.v1.EventType;
@@ -184,18 +191,30 @@ async function chainOf(workflowId: string, anyRunId?: string): Promise<{ runId: 
 
 /**
  * Writes every run of the workflow (of each chain named by `chains`, in that order; default: the latest chain) as
- * `<scenario>.<label>.run<N>.json`. Each run must be quiescent (isQuiescent): nothing half-done is exported.
+ * `<scenario>.<label>.run<N>.json`. Each run must be at rest (`atRest`, default isQuiescent): nothing half-done is
+ * exported. A workflow that is never idle (restsOnItsActivity) is fetched again until every run of it is at rest.
  */
-async function exportWorkflow(scenarioName: string, label: string, workflowId: string, chains: (string | undefined)[] = [undefined]) {
+async function exportWorkflow(
+  scenarioName: string,
+  label: string,
+  workflowId: string,
+  chains: (string | undefined)[] = [undefined],
+  atRest: (history: History) => boolean = isQuiescent,
+) {
   await waitFor(
     () => harness.client.workflow.getHandle(workflowId).fetchHistory(),
-    (history) => isQuiescent(history),
+    (history) => atRest(history),
     { what: `${workflowId} to have nothing in flight` },
   );
-  const runs = [];
-  for (const chain of chains) runs.push(...(await chainOf(workflowId, chain)));
+  const fetchRuns = async () => {
+    const runs = [];
+    for (const chain of chains) runs.push(...(await chainOf(workflowId, chain)));
+    return runs;
+  };
+  // The latest run may move on between the wait and its fetch: only a fetch of every run at rest is exported.
+  const runs = atRest === isQuiescent ? await fetchRuns() : await waitFor(fetchRuns, (fetched) => fetched.every(({ history }) => atRest(history)), { what: `every run of ${workflowId} at rest` });
   for (const [index, { history }] of runs.entries()) {
-    expect(isQuiescent(history), `${workflowId} run ${index + 1} quiescent`).toBe(true);
+    expect(atRest(history), `${workflowId} run ${index + 1} at rest`).toBe(true);
     const file = `${scenarioName}.${label}.run${index + 1}.json`;
     await writeFile(path.join(staging, file), historyToJSON(history));
     const workflowType = history.events?.[0]?.workflowExecutionStartedEventAttributes?.workflowType?.name ?? '?';
@@ -223,6 +242,21 @@ function isQuiescent(history: History): boolean {
   if (types.filter((type) => WORKFLOW_TASK.has(type)).at(-1) !== EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED) return false;
   const count = (wanted: number[]) => types.filter((type) => wanted.includes(type)).length;
   return AWAITED.every(([, opened, closed]) => count(opened) === count(closed));
+}
+
+/**
+ * At rest for a workflow that is never idle (the event-delivery workflow always has a delivery round out): quiescent
+ * but for the one activity its last workflow task scheduled, which is the history's last event. Replayed, it ends
+ * waiting on that activity as the live run does; nothing came in after that task (no result, no signal, no update).
+ */
+function restsOnItsActivity(history: History): boolean {
+  if (isQuiescent(history)) return true;
+  const types = (history.events ?? []).map((event) => event.eventType ?? 0);
+  let lastTask = types.length - 1;
+  while (lastTask >= 0 && !WORKFLOW_TASK.has(types[lastTask]!)) lastTask -= 1;
+  if (types[lastTask] !== EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED || types.at(-1) !== EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED) return false;
+  const count = (wanted: number[]) => types.filter((type) => wanted.includes(type)).length;
+  return AWAITED.every(([what, opened, closed]) => count(opened) - count(closed) === (what === 'activity' ? 1 : 0));
 }
 
 /** Polls the contact until nothing is pending (replies sent, ledger appended) and `done` holds. Never sleeps. */
@@ -982,6 +1016,160 @@ describe('opt-in texts', () => {
   });
 });
 
+// --- since v7: the review queue's decisions and consent events out (issue 16) --------------------------------------
+
+describe('the review queue', () => {
+  /** A look-alike text flagged for review, once the actor holds its flag. */
+  async function flaggedText(contact: string, business: string, body: string) {
+    const message = inboundText(contact, business, body);
+    await harness.consent.handleInbound(message);
+    await settled(contact, `"${body}" flagged`, (s) => s.reviewFlags.length === 1);
+    return message;
+  }
+
+  scenario('review-resolved-not-an-opt-out', async () => {
+    // An operator decides the flagged text was no opt-out (a resolveReview update): the flag closes, nothing else.
+    const [contact, business] = [uniquePhone(), uniquePhone()];
+    const message = await flaggedText(contact, business, 'We have got to STOP this bill');
+    const resolution = await harness.consent.resolveReview({ phone: contact, messageId: message.messageId, decision: 'not_an_opt_out', decidedBy: 'ana@acme.example', why: 'talking about a bill' });
+    expect(resolution).toMatchObject({ outcome: 'resolved', decision: 'not_an_opt_out', optOut: null, openFlags: 0 });
+    const state = await settled(contact, 'the flag closed', (s) => s.reviewFlags.length === 0);
+    expect(state).toMatchObject({ optedOut: false, counts: { reviewFlags: 1, repliesSent: 0 } });
+    expect((await ledgerEvents(contact, 'review_resolved'))[0]?.evidence).toMatchObject({ messageId: message.messageId, decidedBy: 'ana@acme.example' });
+    await exportWorkflow('review-resolved-not-an-opt-out', 'contact', contactWorkflowId(contact));
+  });
+
+  scenario('review-resolved-opt-out', async () => {
+    // Decided an opt-out: operator-recorded, dated at the text's receipt with its inForceAt, confirmed once on that thread.
+    const [contact, business] = [uniquePhone(), uniquePhone()];
+    const message = await flaggedText(contact, business, 'I want to stop');
+    const resolution = await harness.consent.resolveReview({ phone: contact, messageId: message.messageId, decision: 'opt_out', decidedBy: 'ana@acme.example', why: 'reads as a revocation' });
+    expect(resolution).toMatchObject({ outcome: 'resolved', optOut: { source: 'operator-recorded', messageId: message.messageId, businessNumber: business } });
+    const state = await settled(contact, 'the confirmation sent', (s) => s.optedOut && s.reviewFlags.length === 0 && s.counts.repliesSent === 1);
+    expect(Date.parse(state.optOut!.at), 'dated at the flagged text').toBe(Date.parse(message.receivedAt));
+    expect((await ledgerEvents(contact, 'opt_out'))[0]?.evidence).toMatchObject({ decidedOnReview: true, inForceAt: expect.any(String) });
+    await exportWorkflow('review-resolved-opt-out', 'contact', contactWorkflowId(contact));
+  });
+});
+
+describe('consent events out', () => {
+  const subscriptions = () => new EventSubscriptions(harness.pool);
+  const receivers: WebhookReceiver[] = [];
+  afterAll(async () => {
+    for (const receiver of receivers) await receiver.close();
+  });
+
+  /** A subscriber on a local port (test/support/webhook-receiver.ts), and a subscription of these events to it. */
+  async function subscribe(id: string, events: ConsentEventType[], source: 'api' | 'config') {
+    const secret = generateWebhookSecret();
+    const receiver = await startWebhookReceiver({ secrets: [secret] });
+    receivers.push(receiver);
+    expect(await subscriptions().save({ id, url: receiver.url, secrets: [secret], events }, source)).toBe('created');
+    return receiver;
+  }
+
+  /** The contact's consent events as the stream holds them, in stream order. */
+  async function streamOf(contact: string) {
+    const { rows } = await harness.pool.query<{ number: string; type: ConsentEventType }>('SELECT id::text AS number, event_type AS type FROM consent_events WHERE contact = $1 ORDER BY tx, id', [contact]);
+    return rows;
+  }
+
+  /** The contact's events the subscriber took (answered 2xx), in the order they came, from its `from`th request on. */
+  const takenBy = (receiver: WebhookReceiver, contact: string, from = 0) =>
+    receiver.requests.slice(from).filter((request) => request.status < 300 && request.payload.data.contact === contact).map((request) => request.payload.id);
+
+  async function roundOut(workflowId: string) {
+    await waitFor(
+      async () => ((await harness.client.workflow.getHandle(workflowId).describe()).raw.pendingActivities ?? []).map((activity) => activity.activityType?.name),
+      (names) => names.includes('deliverConsentEvents'),
+      { what: `${workflowId}: a delivery round out` },
+    );
+  }
+
+  scenario('event-delivery', async () => {
+    // Started as the API starts it: the subscriber is down for the STOP (the round fails and is retried with backoff),
+    // then up for a consent; a replay from the STOP (the update cancels the round, the next round delivers both again).
+    // The workflow never rests: exported with its next round out, then terminated.
+    const id = `replay-${randomUUID()}`;
+    const receiver = await subscribe(id, ['contact.opted_out', 'consent.recorded'], 'api');
+    const workflowId = await startEventDelivery(harness.client, harness.taskQueue, { id, url: receiver.url });
+    const handle = harness.client.workflow.getHandle(workflowId);
+    await roundOut(workflowId);
+    const [contact, business] = [uniquePhone(), uniquePhone()];
+    receiver.answer(503);
+    await textInOrder(contact, business, ['STOP']);
+    await waitFor(async () => receiver.requests.filter((request) => request.payload.data.contact === contact).length, (n) => n >= 3, { what: 'the opt-out refused three times' });
+    receiver.answer(200);
+    await waitFor(async () => takenBy(receiver, contact), (ids) => ids.length === 1, { what: 'the opt-out delivered once the subscriber is back' });
+    await harness.consent.recordConsent({ phone: contact, type: 'express_written', source: WEB_FORM_EVIDENCE, messageTypes: ['promotional'] });
+    const stream = await waitFor(() => streamOf(contact), (rows) => rows.length === 2, { what: 'the consent in the stream' });
+    expect(stream.map((event) => event.type)).toEqual(['contact.opted_out', 'consent.recorded']);
+    const ids = stream.map((event) => consentEventId(event.number));
+    await waitFor(async () => takenBy(receiver, contact), (taken) => taken.length === 2, { what: 'the consent delivered' });
+    expect(takenBy(receiver, contact)).toEqual(ids);
+
+    const before = receiver.requests.length;
+    const after = await subscriptions().positionBeforeEvent(stream[0]!.number);
+    const progress = await handle.executeUpdate(replayConsentEventsUpdate, { args: [{ after: after!, fromEventId: ids[0]! }] });
+    expect(progress).toMatchObject({ subscriptionId: id, replayPending: true });
+    await waitFor(async () => takenBy(receiver, contact, before), (taken) => taken.length === 2, { what: 'the replay to deliver both again' });
+    expect(takenBy(receiver, contact, before)).toEqual(ids);
+    expect(receiver.rejected).toEqual([]);
+
+    const [run] = await exportWorkflow('event-delivery', 'delivery', workflowId, [undefined], restsOnItsActivity);
+    const events = run!.history.events ?? [];
+    expect(events.some((event) => (event.activityTaskStartedEventAttributes?.attempt ?? 0) > 1), 'a round retried through the outage').toBe(true);
+    expect(events.filter((event) => event.eventType === EventType.EVENT_TYPE_ACTIVITY_TASK_CANCELED), 'the round the replay cancelled').toHaveLength(1);
+    expect(events.filter((event) => event.eventType === EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_COMPLETED), 'the replay').toHaveLength(1);
+    await handle.terminate('replay capture: exported');
+  }, 120_000);
+
+  scenario('event-delivery-continue-as-new', async () => {
+    // Rounds of a second on a worker of its own (the pacing is the activity's; the workflow is the same): a run of two
+    // rounds continues as new carrying its position, and the events go on in order across runs. Its configured
+    // subscription dropped from EVENT_SUBSCRIPTIONS, the round answers stopped and the workflow completes.
+    const id = `replay-configured-${randomUUID()}`;
+    const receiver = await subscribe(id, ['contact.opted_out', 'contact.resubscribed'], 'config');
+    const connection = await NativeConnection.connect({ address: harness.temporalAddress });
+    const taskQueue = `replay-event-rounds-${randomUUID()}`;
+    const worker = await Worker.create({
+      connection,
+      namespace: harness.namespace,
+      taskQueue,
+      workflowBundle: { codePath: inject('workflowBundlePath') },
+      activities: createEventDeliveryActivities({ subscriptions: subscriptions(), pacing: { ...EVENT_DELIVERY_PACING, roundMs: 1000, pollMs: 100 } }),
+    });
+    try {
+      await worker.runUntil(async () => {
+        const handle = await harness.client.workflow.start(eventDeliveryWorkflow, { workflowId: eventDeliveryWorkflowId(id), taskQueue, args: [{ subscriptionId: id, roundsPerRun: 2 }] });
+        await roundOut(handle.workflowId);
+        const runsSeen = new Set<string>([handle.firstExecutionRunId]);
+        const nextRun = async (what: string) => {
+          const { runId } = await waitFor(() => handle.describe(), (description) => !runsSeen.has(description.runId), { what, timeoutMs: 20_000 });
+          runsSeen.add(runId);
+        };
+        const [contact, business] = [uniquePhone(), uniquePhone()];
+        await textInOrder(contact, business, ['STOP']);
+        await waitFor(async () => takenBy(receiver, contact), (taken) => taken.length === 1, { what: 'the opt-out delivered' });
+        await nextRun('a continue-as-new after the opt-out');
+        await textInOrder(contact, business, ['START']);
+        await waitFor(async () => takenBy(receiver, contact), (taken) => taken.length === 2, { what: 'the resubscribe delivered' });
+        await nextRun('a continue-as-new after the resubscribe');
+        const subscribed = (await streamOf(contact)).filter((event) => event.type === 'contact.opted_out' || event.type === 'contact.resubscribed');
+        expect(subscribed.map((event) => event.type)).toEqual(['contact.opted_out', 'contact.resubscribed']);
+        expect(takenBy(receiver, contact)).toEqual(subscribed.map((event) => consentEventId(event.number)));
+        expect((await subscriptions().syncConfigured([])).deactivated).toEqual([id]);
+        expect(await handle.result()).toMatchObject({ subscriptionId: id });
+      });
+    } finally {
+      await connection.close();
+    }
+    const runs = await exportWorkflow('event-delivery-continue-as-new', 'delivery', eventDeliveryWorkflowId(id));
+    expect(runs.length).toBeGreaterThanOrEqual(3);
+    expect(runs.at(-1)!.history.events?.at(-1)?.eventType).toBe(EventType.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED);
+  }, 120_000);
+});
+
 // --- suppression imports -------------------------------------------------------------------------------------------
 
 describe('suppression imports', () => {
@@ -1044,5 +1232,5 @@ it('writes the corpus once, when every scenario captured', async () => {
       ...written.map((entry) => `  ${entry.file} (${entry.workflowType}, ${entry.events} events)`),
     ].join('\n'),
   );
-  expect(types).toEqual(['campaignWorkflow', 'contactWorkflow', 'sendMessageWorkflow', 'suppressionImportWorkflow']);
+  expect(types).toEqual(['campaignWorkflow', 'contactWorkflow', 'eventDeliveryWorkflow', 'sendMessageWorkflow', 'suppressionImportWorkflow']);
 });
