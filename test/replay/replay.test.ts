@@ -13,7 +13,7 @@ import { historyFromJSON } from './history-json';
 // The SDK's own INFO lines (replay workers starting and stopping) drown the test output; warnings still show.
 Runtime.install({ logger: new DefaultLogger('WARN') });
 
-const WORKFLOW_TYPES = ['campaignWorkflow', 'contactWorkflow', 'sendMessageWorkflow', 'suppressionImportWorkflow'];
+const WORKFLOW_TYPES = ['campaignWorkflow', 'contactWorkflow', 'eventDeliveryWorkflow', 'sendMessageWorkflow', 'suppressionImportWorkflow'];
 
 interface CorpusEntry {
   /** `<version>/<file>.json`, relative to test/replay/histories */
