@@ -65,15 +65,17 @@ export async function sendMessageWorkflow(request: OutboundSendRequest): Promise
   return result;
 }
 
+/** One run of the send gate's activity (with its retries), summarised for the Web UI. */
+function attemptSend(request: OutboundSendRequest): Promise<SendMessageResult> {
+  return sendActivities.sendOutbound.executeWithOptions({ ...SEND_ACTIVITY_OPTIONS, summary: `${request.type} message to ${request.to} from ${request.from}` }, [request]);
+}
+
 async function decideAndSend(request: OutboundSendRequest, answered: (result: SendMessageResult) => void): Promise<SendMessageResult> {
   if (!patched(EXACT_SEND_GATE_PATCH)) return legacySendMessage(request);
   for (;;) {
     let result: SendMessageResult;
     try {
-      result = await sendActivities.sendOutbound.executeWithOptions(
-        { ...SEND_ACTIVITY_OPTIONS, summary: `${request.type} message to ${request.to} from ${request.from}` },
-        [request],
-      );
+      result = await attemptSend(request);
     } catch (error) {
       const cause = error instanceof ActivityFailure && error.cause instanceof Error ? error.cause.message : String(error);
       return giveUpSend(request, `no attempt could finish within 30 s: ${cause}`);
@@ -91,10 +93,7 @@ async function decideAndSend(request: OutboundSendRequest, answered: (result: Se
 async function legacySendMessage(request: OutboundSendRequest): Promise<SendMessageResult> {
   let result: SendMessageResult;
   try {
-    result = await sendActivities.sendOutbound.executeWithOptions(
-      { ...SEND_ACTIVITY_OPTIONS, summary: `${request.type} message to ${request.to} from ${request.from}` },
-      [request],
-    );
+    result = await attemptSend(request);
   } catch (error) {
     const cause = error instanceof ActivityFailure ? error.cause : undefined;
     if (cause instanceof ApplicationFailure && (cause.type === 'ProviderRejected' || cause.type === 'UnknownProgram')) {

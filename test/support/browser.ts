@@ -2,6 +2,7 @@
  * The console in a real browser: Debian's chromium driven by playwright-core, against the API listening on a real
  * socket in front of a test harness. Screenshots go to test-results/console/ (not committed).
  */
+import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
@@ -9,7 +10,7 @@ import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import type { ApiDependencies } from '../../client/http/server';
-import { buildTestApi, type Harness } from './harness';
+import { buildTestApi, startHarness, type Harness } from './harness';
 
 /** Debian's package (`apt-get install chromium`); .ci/run installs it. CHROMIUM_PATH points elsewhere. */
 export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -60,4 +61,36 @@ export async function screenshot(page: Page, name: string): Promise<string> {
   const file = path.join(SCREENSHOT_DIR, `${name}.png`);
   await page.screenshot({ path: file, fullPage: true });
   return file;
+}
+
+/** One test file's signed-in console: a harness, chromium, the API on a socket, and a page signed in with an operator key. */
+export interface SignedInConsole {
+  harness: Harness;
+  browser: Browser;
+  api: ListeningApi;
+  context: BrowserContext;
+  page: Page;
+  stop(): Promise<void>;
+}
+
+export async function startSignedInConsole(operator: string): Promise<SignedInConsole> {
+  const key = `ops-${randomUUID()}`;
+  const harness = await startHarness();
+  const browser = await launchBrowser();
+  const api = await listenTestApi(harness, { apiKeys: [`ops:operator+read:${key}`] });
+  const { context, page } = await newConsolePage(browser);
+  await signIn(page, api.origin, { key, operator });
+  return {
+    harness,
+    browser,
+    api,
+    context,
+    page,
+    async stop() {
+      await context.close();
+      await browser.close();
+      await api.close();
+      await harness.stop();
+    },
+  };
 }

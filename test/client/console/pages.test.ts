@@ -1,31 +1,23 @@
 import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { parse } from 'csv-parse/sync';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CampaignClient } from '../../../client/campaigns';
-import { launchBrowser, listenTestApi, newConsolePage, screenshot, signIn, type ListeningApi } from '../../support/browser';
+import { screenshot, startSignedInConsole, type ListeningApi, type SignedInConsole } from '../../support/browser';
 import { distinctPhones, inboundText, startHarness, uniquePhone, waitFor, type Harness } from '../../support/harness';
 
-const OPERATOR_KEY = `ops-pages-${randomUUID()}`;
 
+let signedIn: SignedInConsole;
 let harness: Harness;
-let browser: Browser;
 let api: ListeningApi;
-let context: BrowserContext;
 let page: Page;
 beforeAll(async () => {
-  harness = await startHarness();
-  browser = await launchBrowser();
-  api = await listenTestApi(harness, { apiKeys: [`ops:operator+read:${OPERATOR_KEY}`] });
-  ({ context, page } = await newConsolePage(browser));
-  await signIn(page, api.origin, { key: OPERATOR_KEY, operator: 'Ira Importer' });
+  signedIn = await startSignedInConsole('Ira Importer');
+  ({ harness, api, page } = signedIn);
 });
 afterAll(async () => {
-  await context?.close();
-  await browser?.close();
-  await api?.close();
-  await harness?.stop();
+  await signedIn?.stop();
 });
 
 const today = () => new Date().toISOString().slice(0, 10);
