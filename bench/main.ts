@@ -1,11 +1,12 @@
 /**
  * `npm run bench`: how fast consent is enforced, each scenario set beside its baseline measured in the same run.
  *
- *   npm run bench                           every scenario, full sizes (11.2 and 12.5 minutes measured on 2 cores)
+ *   npm run bench                           every scenario, full sizes (11.2 and 12.5 minutes measured on 2 cores
+ *                                           before quiet-hours, which took 79.9 minutes alone)
  *   npm run bench -- --quick                reduced sizes (2.1 to 2.7 minutes measured)
  *   npm run bench -- --only import,send-check
  *   npm run bench -- --only import --import-rows 100000 --import-baseline-rows 10000
- *   npm run bench -- --only quiet-hours --quiet-hours-recipients 500 --quiet-hours-held-recipients 200
+ *   npm run bench -- --only quiet-hours --quiet-hours-recipients 500 --quiet-hours-held-recipients 500
  *   npm run bench -- --repetitions 5 --tuning '{"maxCachedWorkflows":500}' --worker-heap-mib 0
  *
  * Results: a table on the terminal and bench/results/<time>-<mode>.json. Nothing here asserts on time.
