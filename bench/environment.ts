@@ -17,7 +17,13 @@ import { ConsentClient } from '../client/consent-client';
 import { dropDatabase, ensureDatabase, ensurePostgresServer } from '../dev/postgres';
 import { startDevTemporal } from '../dev/temporal-server';
 import { preloadedWorkflowModules, workflowsPath, type ConsentWorkerTuning } from '../worker/consent-worker';
-import type { ComplianceClockSettings } from '../workflows/domain/compliance-clock';
+import { ALL_DAY_QUIET_HOURS_RULES, DEFAULT_COMPLIANCE_CLOCK, type ComplianceClockSettings } from '../workflows/domain/compliance-clock';
+
+/**
+ * The clock of every scenario that does not choose one: windows open all day, so what a scenario measures does not
+ * depend on the hour it runs at (at US night the statutes' windows held every promotional send). quiet-hours sets its own.
+ */
+const ALL_DAY_CLOCK: ComplianceClockSettings = { ...DEFAULT_COMPLIANCE_CLOCK, rules: ALL_DAY_QUIET_HOURS_RULES };
 import { startBenchWorker, type BenchWorker } from './worker-handle';
 import type { BenchWorkerConfig } from './worker-process';
 
@@ -45,13 +51,13 @@ export interface BenchEnvironment {
   serverPid: number | null;
   /** the bench database's name, to find its Postgres backends */
   databaseName: string;
-  /** a worker process of this kind on a fresh task queue, with the given tuning (and a consent worker's clock: default the statutes') */
+  /** a worker process of this kind on a fresh task queue, with the given tuning (and a consent worker's clock: default all day open) */
   startWorker(
     kind: BenchWorkerConfig['kind'],
     tuning: ConsentWorkerTuning,
     options?: { taskQueue?: string; postgresPoolSize?: number; clock?: ComplianceClockSettings },
   ): Promise<StartedWorker>;
-  /** `clock`: what its canSend answers apply (default the statutes', as the worker's) */
+  /** `clock`: what its canSend answers apply (default all day open, as the worker's) */
   consentClient(taskQueue: string, options?: { clock?: ComplianceClockSettings }): ConsentClient;
   stop(): Promise<void>;
 }
@@ -162,7 +168,7 @@ export async function startBenchEnvironment(
             tuning,
             postgresPoolSize,
             metricsPort,
-            ...(clock ? { clock } : {}),
+            clock: clock ?? ALL_DAY_CLOCK,
           },
           [...(workerHeapMiB ? [`--max-old-space-size=${workerHeapMiB}`] : []), ...(process.env.BENCH_WORKER_NODE_ARGS?.split(' ').filter(Boolean) ?? [])],
         );
@@ -179,7 +185,7 @@ export async function startBenchEnvironment(
         return started;
       },
       consentClient(taskQueue, { clock } = {}) {
-        return new ConsentClient({ client, taskQueue, pool, ...(clock ? { clock } : {}) });
+        return new ConsentClient({ client, taskQueue, pool, clock: clock ?? ALL_DAY_CLOCK });
       },
       stop: stopAll,
     };
