@@ -81,9 +81,7 @@ export function requireApiKey(apiKeys: readonly (ApiKey | string)[]) {
     if (keys.length > 0) {
       const presented = bearerToken(request.headers.authorization);
       if (presented === undefined) return unauthorized(reply, 'send an API key as "Authorization: Bearer <key>"');
-      const given = secretDigest(presented);
-      // Compare with every key, without stopping at a match, so the time taken says nothing about which one it was.
-      key = keys.reduce<ApiKey | undefined>((found, candidate) => (timingSafeEqual(given, candidate.digest) ? candidate : found), undefined);
+      key = findApiKey(keys, presented);
       if (!key) return unauthorized(reply, 'the API key is not valid (revoked, or never issued)');
     }
     const scope = routeScope(request.method, route);
@@ -98,7 +96,15 @@ export function requireApiKey(apiKeys: readonly (ApiKey | string)[]) {
   };
 }
 
-function parsedKeys(apiKeys: readonly (ApiKey | string)[]): ApiKey[] {
+/** The key presented, compared with every key as SHA-256 digests in constant time (the /v1 check and the console's sign-in). */
+export function findApiKey(keys: readonly ApiKey[], presented: string): ApiKey | undefined {
+  const given = secretDigest(presented);
+  // Compare with every key, without stopping at a match, so the time taken says nothing about which one it was.
+  return keys.reduce<ApiKey | undefined>((found, candidate) => (timingSafeEqual(given, candidate.digest) ? candidate : found), undefined);
+}
+
+/** Keys as the API takes them: parsed by loadConfig, or API_KEYS entries as written. */
+export function parsedKeys(apiKeys: readonly (ApiKey | string)[]): ApiKey[] {
   const { keys, problems } = parseApiKeys(apiKeys.filter((key): key is string => typeof key === 'string'));
   if (problems.length > 0) throw new Error(`invalid API keys:\n${problems.map((problem) => `  ${problem}`).join('\n')}`);
   return [...apiKeys.filter((key): key is ApiKey => typeof key !== 'string'), ...keys];

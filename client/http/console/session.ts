@@ -5,8 +5,8 @@
  * and fingerprint still holds the operator scope, so removing a key from API_KEYS ends its sessions.
  */
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import { parseApiKeys, type ApiKey } from '../../config';
-import { secretDigest } from '../secret-compare';
+import type { ApiKey } from '../../config';
+import { findApiKey, parsedKeys } from '../api-keys';
 
 /** The scope the console needs: the one that lets an operator add opt-outs, import lists and declare programs. */
 export const CONSOLE_SCOPE = 'operator' as const;
@@ -54,7 +54,7 @@ export class ConsoleSessions {
 
   /** `secret` undefined: a random one for this process (sessions end when it restarts, and do not cross processes). */
   constructor(apiKeys: readonly (ApiKey | string)[], secret: string | undefined, private readonly lifetimeMs = SESSION_LIFETIME_MS) {
-    this.keys = readKeys(apiKeys);
+    this.keys = parsedKeys(apiKeys);
     const root = secret ?? randomBytes(32).toString('hex');
     this.signingKey = derivedKey(root, 'console-session');
     this.csrfKey = derivedKey(root, 'console-csrf');
@@ -74,7 +74,7 @@ export class ConsoleSessions {
     }
     const base = { sid: randomBytes(18).toString('base64url'), operator, expiresAt: now + this.lifetimeMs };
     if (this.open) return { ok: true, session: { ...base, keyName: OPEN_CONSOLE_KEY_NAME, keyFingerprint: null } };
-    const key = findKey(this.keys, presented?.trim() ?? '');
+    const key = findApiKey(this.keys, presented?.trim() ?? '');
     if (!key) return { ok: false, status: 401, message: 'That API key is not valid (revoked, or never issued). Nothing was signed in.' };
     if (!key.scopes.includes(CONSOLE_SCOPE)) {
       return {
@@ -131,19 +131,6 @@ export class ConsoleSessions {
 export function recordedBy(session: ConsoleSession, operatorName?: string): string {
   const name = (operatorName ?? '').trim() || session.operator;
   return `${name.slice(0, MAX_OPERATOR_NAME)} (console, key ${session.keyName})`;
-}
-
-/** The key presented, compared with every key as SHA-256 digests in constant time (as the /v1 check does). */
-function findKey(keys: readonly ApiKey[], presented: string): ApiKey | undefined {
-  const given = secretDigest(presented);
-  return keys.reduce<ApiKey | undefined>((found, candidate) => (timingSafeEqual(given, candidate.digest) ? candidate : found), undefined);
-}
-
-/** Keys as the API takes them: parsed by loadConfig, or API_KEYS entries as written. */
-function readKeys(apiKeys: readonly (ApiKey | string)[]): ApiKey[] {
-  const { keys, problems } = parseApiKeys(apiKeys.filter((key): key is string => typeof key === 'string'));
-  if (problems.length > 0) throw new Error(`invalid API keys:\n${problems.map((problem) => `  ${problem}`).join('\n')}`);
-  return [...apiKeys.filter((key): key is ApiKey => typeof key !== 'string'), ...keys];
 }
 
 function derivedKey(secret: string, purpose: string): Buffer {
