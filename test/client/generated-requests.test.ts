@@ -108,6 +108,11 @@ function statusClasses(exchanges: Exchange[]): Record<string, number> {
   return byClass;
 }
 
+/** Asserts an empty list, naming what it lists and its first items in the message (the CI summary prints its first line). */
+function expectNone(what: string, items: string[]): void {
+  expect(items, `${what} (${items.length}): ${items.slice(0, 5).join(' ;; ').slice(0, 1200)}`).toEqual([]);
+}
+
 const describeRequest = ({ method, path, headers, body }: GeneratedRequest) =>
   `${method} ${path} ${JSON.stringify(headers)} ${JSON.stringify(typeof body === 'string' ? body.slice(0, 500) : body)}`;
 
@@ -142,7 +147,7 @@ it(`${REQUESTS} generated requests: no 5xx, every process alive, nothing written
   console.info(`[generated requests] by status class ${JSON.stringify(byClass)}; slowest ${slowest.request.route} ${Math.round(slowest.ms)} ms (${slowest.status})`);
 
   // 1. No 5xx, and no dropped connection.
-  expect(exchanges.filter((e) => e.status >= 500).map((e) => `${e.status} ${e.body.slice(0, 300)} ← ${describeRequest(e.request)}`)).toEqual([]);
+  expectNone('5xx answers or dropped connections', exchanges.filter((e) => e.status >= 500).map((e) => `${e.status} ${e.body.slice(0, 300)} ← ${describeRequest(e.request)}`));
 
   // 2. Both processes alive and healthy.
   expect(api.child.exitCode).toBeNull();
@@ -158,7 +163,10 @@ it(`${REQUESTS} generated requests: no 5xx, every process alive, nothing written
      UNION ALL SELECT contact, 'outbound_messages' FROM outbound_messages WHERE contact = ANY($1)`,
     [refusedOnly],
   );
-  expect(written.rows).toEqual([]);
+  expectNone(
+    'rows written for contacts named only by refused requests',
+    written.rows.map((row) => `${row.where} ${row.contact} ← ${exchanges.filter((e) => e.request.contacts.includes(row.contact)).map((e) => `${e.status} ${e.body.slice(0, 200)} ← ${describeRequest(e.request)}`).join(' | ')}`),
+  );
   const started: string[] = [];
   for (const contact of refusedOnly) {
     try {
@@ -168,7 +176,7 @@ it(`${REQUESTS} generated requests: no 5xx, every process alive, nothing written
       if (!(error instanceof WorkflowNotFoundError)) throw error;
     }
   }
-  expect(started, 'contacts with an actor although every request naming them was refused').toEqual([]);
+  expectNone('contacts with an actor although every request naming them was refused', started);
 
   // 4. Every accepted text processed: each accepted STOP opted out, listed, confirmed once; nothing pending anywhere.
   const stops = [...new Set(exchanges.filter((e) => e.request.stop && e.status >= 200 && e.status < 300).flatMap((e) => e.request.contacts))];
@@ -192,13 +200,13 @@ it(`${REQUESTS} generated requests: no 5xx, every process alive, nothing written
     { what: 'every accepted contact settled', timeoutMs: 240_000, intervalMs: 500 },
   );
   const listed = await harness.pool.query<{ phone: string }>('SELECT phone FROM opt_outs WHERE phone = ANY($1)', [stops]);
-  expect(stops.filter((c) => !listed.rows.some((row) => row.phone === c)), 'accepted STOPs missing from the opt-out list').toEqual([]);
+  expectNone('accepted STOPs missing from the opt-out list', stops.filter((c) => !listed.rows.some((row) => row.phone === c)));
   const confirmations = await harness.pool.query<{ contact: string; n: number }>(
     `SELECT contact, count(*)::int AS n FROM outbound_messages WHERE kind = 'opt_out_confirmation' AND status = 'sent' AND contact = ANY($1) GROUP BY contact`,
     [stops],
   );
   const confirmed = new Map(confirmations.rows.map((row) => [row.contact, row.n]));
-  expect(stops.filter((c) => confirmed.get(c) !== 1), 'accepted STOPs without exactly one confirmation').toEqual([]);
+  expectNone('accepted STOPs without exactly one confirmation', stops.filter((c) => confirmed.get(c) !== 1).map((c) => `${c}: ${confirmed.get(c) ?? 0} sent`));
   expect(stops.length, 'the generator accepted STOPs to check').toBeGreaterThan(REQUESTS / 50);
 
   const memoryAtEnd = { api: rssMiB(api.child.pid!), worker: rssMiB(worker.child.pid!) };
