@@ -16,6 +16,7 @@ import { OutboundMessages } from './postgres/outbound-messages';
 import { Programs } from './postgres/programs';
 import type { SmsProvider } from './providers/provider';
 import { createReplyActivities } from './replies';
+import { SignalBacklog } from './postgres/signal-backlog';
 import { SuppressionImports } from './postgres/suppression-imports';
 import { createSuppressionImportActivities } from './suppression-import';
 
@@ -34,7 +35,7 @@ export function createActivities({ pool, provider, profile, client, clock }: Act
   const ledger = new ConsentLedger(pool);
   const optOutList = new OptOutList(pool);
   const programs = new Programs(pool);
-  const sending = { client, outbox, programs, provider, profile, ledger, optOutList, locations: new ContactLocations(pool), clock };
+  const sending = { client, outbox, programs, provider, profile, ledger, optOutList, locations: new ContactLocations(pool), backlog: new SignalBacklog(pool), clock };
   const gate = createSendGate(sending);
   return {
     ...createLedgerActivities({ ledger, optOutList }),

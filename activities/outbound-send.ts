@@ -21,6 +21,7 @@ import type { NewOutboundMessage, OutboundMessageRecord, OutboundMessages } from
 import type { Programs } from './postgres/programs';
 import { ProviderRejectedError, type OutboundSms, type SmsProvider } from './providers/provider';
 import { DEFAULT_COMPLIANCE_CLOCK, sendClock, type ComplianceClockSettings } from '../workflows/domain/compliance-clock';
+import { waitingOptOutDecision, type SignalBacklog } from './postgres/signal-backlog';
 import type { ContactLocations } from './postgres/contact-locations';
 import { toOptOutRecord } from './postgres/opt-out-list';
 
@@ -87,12 +88,17 @@ export interface OutboundSendDependencies {
   optOutList: OptOutList;
   /** consent-rules.md §9: where each contact is (a recorded state or zone), and the account's clock settings */
   locations: ContactLocations;
+  /** opt-outs the edge accepted while Temporal was unreachable, not yet in the contact's actor */
+  backlog: SignalBacklog;
   clock?: ComplianceClockSettings;
 }
 
-export function createSendGate({ client, outbox, programs, provider, profile, ledger, optOutList, locations, clock = DEFAULT_COMPLIANCE_CLOCK }: OutboundSendDependencies): SendGate {
+export function createSendGate({ client, outbox, programs, provider, profile, ledger, optOutList, locations, backlog, clock = DEFAULT_COMPLIANCE_CLOCK }: OutboundSendDependencies): SendGate {
   /** The actor decides and reserves in one step; a contact with no actor has no consent, and the opt-out list speaks for it. */
   async function reserve(contact: string, request: ReserveSendRequest): Promise<CanSendResult> {
+    // An opt-out the edge accepted while Temporal was unreachable is in force before its actor hears of it (§1).
+    const waiting = await backlog.waitingOptOut(contact);
+    if (waiting) return waitingOptOutDecision(contact, waiting.acceptedAt);
     const handle = client.workflow.getHandle(contactWorkflowId(contact));
     const deadline = Date.now() + DECISION_TIMEOUT_MS;
     try {

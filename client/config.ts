@@ -160,6 +160,10 @@ const environmentSchema = z.object({
   MESSAGE_FREQUENCY: z.string().min(1).default(DEFAULT_ACCOUNT_PROFILE.messageFrequency),
   PROGRAM_DESCRIPTION: z.string().min(1).default(DEFAULT_ACCOUNT_PROFILE.programDescription),
   SEND_DECISION_TIMEOUT_MS: z.coerce.number().int().min(100).default(30_000),
+  /** how long a signal may take to reach Temporal before the API keeps it in the signal backlog (README, Temporal unreachable) */
+  SIGNAL_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(5_000),
+  /** how often the API delivers the signal backlog to the actors */
+  SIGNAL_BACKLOG_DRAIN_MS: z.coerce.number().int().min(50).max(60_000).default(1_000),
   /** consent events out: a JSON list of `{ id, url, secrets: ["whsec_…"], events: [...], description? }` (README, Consent events) */
   EVENT_SUBSCRIPTIONS: z.string().default('').transform((value, context) => {
     const { subscriptions, problems } = parseConfiguredEventSubscriptions(value);

@@ -27,6 +27,7 @@ import { suppressionImportWorkflow } from '../workflows/suppression-import';
 import { checkConsentEvidence, DEFAULT_CONFIRMATION_KEYWORDS, type ConsentInput, type ConsentRefusalRule, type RecipientLocationInput } from '../workflows/domain/consent-evidence';
 import { isKnownRegion, isTimeZone, sendClock, DEFAULT_COMPLIANCE_CLOCK, type ComplianceClockSettings } from '../workflows/domain/compliance-clock';
 import { ContactLocations } from '../activities/postgres/contact-locations';
+import { SignalBacklog, waitingOptOutDecision, type BacklogEntry } from '../activities/postgres/signal-backlog';
 import { parseFrequency } from '../workflows/domain/disclosures';
 import { sendMessageWorkflow, type SendMessageResult } from '../workflows/send';
 import { contactWorkflow, isStateLoading, type ContactWorkflowSettings } from '../workflows/contact';
@@ -64,6 +65,7 @@ import {
   type ReviewResolution,
 } from '../workflows/messages';
 import { actorSettings, contactStartOptions, contactWorkflowId } from '../workflows/contact-start';
+import { isTemporalUnavailable } from './dependency-errors';
 import { edgeSchemas, type EdgeSchemas } from './schemas';
 
 /** Bad input: names each field and why. Nothing was signalled. */
@@ -96,6 +98,8 @@ export interface ConsentClientOptions {
   sendDecisionTimeoutMs?: number;
   /** how long recordOptOut waits for the actor to answer before it queues the opt-out as a signal; default 20 s */
   optOutTimeoutMs?: number;
+  /** how long handing a signal to Temporal may take before the edge keeps it in the signal backlog instead; default 5 s */
+  signalTimeoutMs?: number;
   /** the compliance clock (consent-rules.md §9) the can-send answer applies; the worker's gate has its own copy */
   clock?: ComplianceClockSettings;
   /** double opt-in (consent-rules.md §10): how long a pending consent waits for its Y (default 30 days) and what confirms it */
@@ -156,6 +160,16 @@ export interface InboundAccepted {
   message: InboundMessage;
   /** the classification before the contact's state is known (YES acts only when the contact is opted out) */
   classification: InboundClassification;
+  /** Temporal could not be reached: the text waits in the signal backlog (an opt-out is listed and in force already) */
+  queued?: QueuedSignal;
+}
+
+/** A signal the edge kept in Postgres because Temporal could not take it; the backlog's drain delivers it in order. */
+export interface QueuedSignal {
+  backlogId: string;
+  /** an opt-out: on the opt-out list, and every send to the contact refused, from now on */
+  optOutInForce: boolean;
+  reason: string;
 }
 
 /** What only the edge that received a text can say about it: how it arrived, and what its provider answered itself. */
@@ -168,12 +182,16 @@ export interface InboundDelivery {
 const STATE_LOADING_RETRY_MS = 20;
 /** How long an opt-out waits for its actor to put it in force (and on the list, which it waits up to 10 s for). */
 const DEFAULT_OPT_OUT_TIMEOUT_MS = 20_000;
+/** How long a signal may take to reach Temporal before the edge keeps it in the backlog (a webhook's provider waits 15 s). */
+const DEFAULT_SIGNAL_TIMEOUT_MS = 5_000;
 
 /** What recording an operator's opt-out did: `in_force` once the actor applied it; `accepted` when it was queued durably. */
 export interface OptOutRecorded {
   contact: string;
   workflowId: string;
   status: 'in_force' | 'accepted';
+  /** Temporal could not be reached: the opt-out is on the list and in force, and waits in the backlog for the actor */
+  queued?: QueuedSignal;
   /** `opted_out`: this record is the opt-out in force; `already_opted_out`: an earlier one is, and stays (add-only) */
   outcome: ApplyOptOutResult['outcome'] | null;
   optOut: OptOutRecord | null;
@@ -187,7 +205,7 @@ export class ConsentClient {
   readonly schemas: EdgeSchemas;
   private readonly outbox?: OutboundMessages;
   private readonly programStore?: Programs;
-  private readonly stores?: { ledger: ConsentLedger; optOutList: OptOutList; imports: SuppressionImports; locations: ContactLocations };
+  private readonly stores?: { ledger: ConsentLedger; optOutList: OptOutList; imports: SuppressionImports; locations: ContactLocations; backlog: SignalBacklog };
 
   /** The account's keyword settings, and what of them every inbound signal carries (what differs from the defaults). */
   private readonly keywords: KeywordSettings;
@@ -200,7 +218,7 @@ export class ConsentClient {
     this.outbox = options.pool ? new OutboundMessages(options.pool) : undefined;
     this.programStore = options.pool ? new Programs(options.pool) : undefined;
     const { pool } = options;
-    this.stores = pool ? { ledger: new ConsentLedger(pool), optOutList: new OptOutList(pool), imports: new SuppressionImports(pool), locations: new ContactLocations(pool) } : undefined;
+    this.stores = pool ? { ledger: new ConsentLedger(pool), optOutList: new OptOutList(pool), imports: new SuppressionImports(pool), locations: new ContactLocations(pool), backlog: new SignalBacklog(pool) } : undefined;
   }
 
   /** Durably hands one inbound text to its contact's actor, starting the actor if this is the contact's first event. */
@@ -212,9 +230,14 @@ export class ConsentClient {
       channel: delivery.channel ?? { kind: 'client', key: null },
       ...(delivery.providerReplies ? { providerReplies: delivery.providerReplies } : {}),
     };
-    const workflowId = await this.signalContact(message.from, inboundMessageSignal.name, message);
     const classification = classifyInbound(message.body, this.keywords);
-    return { contact: message.from, workflowId, message, classification };
+    // §1: a STOP or a revocation is in force at the door even when Temporal is not there to take it.
+    const optOut =
+      classification.intent === 'opt_out' || classification.intent === 'revocation'
+        ? { at: message.receivedAt, businessNumber: message.to, source: classification.intent === 'opt_out' ? 'keyword' : 'revocation', reference: message.messageId }
+        : undefined;
+    const { workflowId, queued } = await this.signalOrQueue(message.from, inboundMessageSignal.name, message, optOut);
+    return { contact: message.from, workflowId, message, classification, ...(queued ? { queued } : {}) };
   }
 
   /**
@@ -243,8 +266,9 @@ export class ConsentClient {
     } catch (error) {
       // The actor's validator refused it: the same schema as the edge's, so this is a record changed in between.
       if (error instanceof WorkflowUpdateFailedError) throw new InvalidInputError([{ field: '(body)', message: error.cause?.message ?? error.message }]);
-      await this.signalContact(contact, recordOptOutSignal.name, record);
-      return { contact, workflowId, status: 'accepted', outcome: null, optOut: null, listed: null };
+      const optOut = { at: record.at, businessNumber: record.businessNumber, source: record.source, reference: record.reference };
+      const { queued } = await this.signalOrQueue(contact, recordOptOutSignal.name, record, optOut);
+      return { contact, workflowId, status: 'accepted', ...(queued ? { queued } : {}), outcome: null, optOut: null, listed: null };
     }
   }
 
@@ -398,6 +422,9 @@ export class ConsentClient {
       at,
       clock,
     };
+    // An opt-out accepted while Temporal was unreachable is in force before its actor hears of it, as the gate says.
+    const waiting = await this.stores?.backlog.waitingOptOut(contact);
+    if (waiting) return waitingOptOutDecision(contact, waiting.acceptedAt);
     const answer = await this.queryContact(contact, (handle) => handle.query(canSendQuery, query));
     // A contact with no actor has no consent: the same rules on an empty state say so, with their reason.
     return answer ?? evaluateSend(emptyContactState(contact), query, new Date().toISOString());
@@ -548,9 +575,88 @@ export class ConsentClient {
   }
 
   private async signalContact(phone: string, signal: string, payload: unknown): Promise<string> {
-    const options = contactStartOptions(phone, this.options.taskQueue, this.options.workflowSettings);
-    await this.options.client.workflow.signalWithStart(contactWorkflow, { ...options, signal, signalArgs: [payload] });
+    const { client, taskQueue, workflowSettings, signalTimeoutMs = DEFAULT_SIGNAL_TIMEOUT_MS } = this.options;
+    const options = contactStartOptions(phone, taskQueue, workflowSettings);
+    await client.connection.withDeadline(Date.now() + signalTimeoutMs, () => client.workflow.signalWithStart(contactWorkflow, { ...options, signal, signalArgs: [payload] }));
     return options.workflowId;
+  }
+
+  /**
+   * Signals the contact's actor or, when Temporal cannot take the signal (down, unreachable, overloaded), keeps it in
+   * the signal backlog, an opt-out listed in the same transaction (§1: fail open on opt-outs). A contact with signals
+   * still waiting has this one wait behind them, so its actor hears its texts in order. Only when Postgres cannot keep
+   * it either is the error thrown (the API answers 503 and the provider retries).
+   */
+  private async signalOrQueue(
+    contact: string,
+    signal: string,
+    payload: unknown,
+    optOut?: BacklogEntry['optOut'],
+  ): Promise<{ workflowId: string; queued?: QueuedSignal }> {
+    const workflowId = contactWorkflowId(contact);
+    const backlog = this.stores?.backlog;
+    // A failing database must not stop a text Temporal can take: then it is simply not behind anything.
+    const behind = backlog ? await backlog.waiting(contact).catch(() => false) : false;
+    let reason = `earlier signals to ${contact} are waiting in the backlog; this one goes after them`;
+    if (!behind) {
+      try {
+        await this.signalContact(contact, signal, payload);
+        return { workflowId };
+      } catch (error) {
+        if (!backlog || !isTemporalUnavailable(error)) throw error;
+        reason = `Temporal could not take the signal (${(error as Error).message}); kept in the signal backlog until it can`;
+      }
+    }
+    const backlogId = await backlog!.add({ contact, signal, payload, optOut, why: reason });
+    this.drainSoon();
+    return { workflowId, queued: { backlogId, optOutInForce: optOut !== undefined, reason } };
+  }
+
+  private drainTimer?: NodeJS.Timeout;
+  private draining?: Promise<unknown>;
+  private drainLog: Pick<Console, 'info' | 'warn'> = console;
+
+  /** Delivers the backlog's waiting signals in order (one drain at a time across processes); how many went, and why it stopped. */
+  async drainBacklog(): Promise<{ delivered: number; failed: string | null }> {
+    const { backlog } = this.requireStores();
+    return backlog.drain(async (row) => {
+      await this.signalContact(row.contact, row.signal, row.payload);
+    });
+  }
+
+  /** Drains every `intervalMs` while the process runs (the API starts it); `stopBacklogDrain` ends it. */
+  startBacklogDrain(intervalMs: number, log: Pick<Console, 'info' | 'warn'> = console): void {
+    this.drainLog = log;
+    this.stopBacklogDrain();
+    const tick = () => {
+      this.drainTimer = setTimeout(() => void this.drainOnce().finally(() => this.drainTimer && tick()), intervalMs);
+    };
+    tick();
+  }
+
+  async stopBacklogDrain(): Promise<void> {
+    if (this.drainTimer) clearTimeout(this.drainTimer);
+    this.drainTimer = undefined;
+    await this.draining;
+  }
+
+  private drainSoon(): void {
+    if (this.drainTimer) void this.drainOnce();
+  }
+
+  private drainOnce(): Promise<unknown> {
+    this.draining ??= this.drainBacklog()
+      .then(
+        ({ delivered, failed }) => {
+          if (delivered > 0) this.drainLog.info(`signal backlog: ${delivered} delivered to their actors`);
+          if (failed) this.drainLog.warn(`signal backlog: delivery stopped, retried shortly: ${failed}`);
+        },
+        (error: unknown) => this.drainLog.warn(`signal backlog: could not be read: ${(error as Error).message}`),
+      )
+      .finally(() => {
+        this.draining = undefined;
+      });
+    return this.draining;
   }
 
   /** Runs a query with a deadline; undefined when the contact has no actor yet. */

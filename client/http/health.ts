@@ -2,6 +2,7 @@
 import type { Client } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
 import type { Pool } from 'pg';
+import { SignalBacklog } from '../../activities/postgres/signal-backlog';
 
 /** A poller not seen for this long is gone (the server records pollers for about a minute). */
 const WORKER_SEEN_WITHIN_MS = 70_000;
@@ -10,11 +11,13 @@ const CHECK_TIMEOUT_MS = 3000;
 export interface HealthReport {
   ok: boolean;
   checks: { temporal: string; postgres: string; worker: string };
+  /** signals the API kept while Temporal was unreachable, not yet delivered (null: Postgres unreadable); never fails the check */
+  signalBacklog: { waiting: number; oldest: string | null } | null;
 }
 
 export async function checkHealth(client: Client, pool: Pool, namespace: string, taskQueue: string): Promise<HealthReport> {
   const deadline = () => Date.now() + CHECK_TIMEOUT_MS;
-  const [temporalCheck, postgresCheck, workerCheck] = await Promise.all([
+  const [temporalCheck, postgresCheck, workerCheck, backlogCheck] = await Promise.all([
     settle(client.connection.withDeadline(deadline(), () => client.workflowService.getSystemInfo({}))),
     settle(pool.query('SELECT 1')),
     settle(
@@ -26,6 +29,7 @@ export async function checkHealth(client: Client, pool: Pool, namespace: string,
         }),
       ),
     ),
+    settle(new SignalBacklog(pool).depth()),
   ]);
   let worker = workerCheck.error ?? 'no worker is polling the task queue';
   if (workerCheck.value) {
@@ -41,7 +45,7 @@ export async function checkHealth(client: Client, pool: Pool, namespace: string,
     postgres: postgresCheck.error ?? 'ok',
     worker,
   };
-  return { ok: Object.values(checks).every((check) => check.startsWith('ok')), checks };
+  return { ok: Object.values(checks).every((check) => check.startsWith('ok')), checks, signalBacklog: backlogCheck.value ?? null };
 }
 
 async function settle<T>(promise: Promise<T>): Promise<{ value?: T; error?: string }> {

@@ -31,6 +31,7 @@ export async function startApi(config: ServiceConfig, { temporal, databaseUrl }:
     pool,
     defaultCountry: env.DEFAULT_COUNTRY,
     sendDecisionTimeoutMs: env.SEND_DECISION_TIMEOUT_MS,
+    signalTimeoutMs: env.SIGNAL_TIMEOUT_MS,
     workflowSettings: { keywords, continueAsNewAfterEvents: env.CONTACT_CONTINUE_AS_NEW_AFTER_EVENTS },
     clock: config.clock,
     doubleOptIn: config.doubleOptIn,
@@ -49,11 +50,14 @@ export async function startApi(config: ServiceConfig, { temporal, databaseUrl }:
     eventSubscriptions: env.EVENT_SUBSCRIPTIONS,
   });
   const url = await app.listen({ port: env.PORT, host: access.host });
+  // What was accepted while Temporal was unreachable (by this process or one before it) reaches its actors, in order.
+  consent.startBacklogDrain(env.SIGNAL_BACKLOG_DRAIN_MS, { info: (line) => logger.info(line), warn: (line) => logger.warn(line) });
   logger.info({ url, temporal: describeTemporalConnection(temporal), namespace: env.TEMPORAL_NAMESPACE }, `API listening on ${url}`);
   return {
     url,
     async stop() {
       await app.close();
+      await consent.stopBacklogDrain();
       await connection.close();
       await pool.end();
     },

@@ -1,7 +1,8 @@
 /** The HTTP API: inbound texts in, contact state and send decisions out. Every input validated by the shared schemas. */
 import { randomUUID } from 'node:crypto';
 import multipart from '@fastify/multipart';
-import { isGrpcServiceError, type Client } from '@temporalio/client';
+import type { Client } from '@temporalio/client';
+import { isDependencyUnavailable } from '../dependency-errors';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import {
   hasZodFastifySchemaValidationErrors,
@@ -58,20 +59,6 @@ export const OPT_OUT_CSV_COLUMNS = ['phone', 'optedOutAt', 'businessNumber', 'so
 const RECEIVED_AT_NOTE =
   `receivedAt was not a real instant within ${RECEIVED_AT_MAX_BEHIND_MS / 86_400_000} days before and ${RECEIVED_AT_MAX_AHEAD_MS / 60_000} minutes after ` +
   'the engine received the text: the engine used its own clock, and keeps the claim as evidence';
-
-/** Connection failures of Postgres or Temporal: worth a retry by the client, not a bug of ours. */
-function isDependencyUnavailable(error: unknown): boolean {
-  for (let current = error; current instanceof Error; current = current.cause) {
-    const { code } = current as { code?: unknown };
-    // Node's socket errors; Postgres 57P01-03 (shutting down, starting up), 53 (out of resources), 08 (connection)
-    if (typeof code === 'string' && (/^E(CONNREFUSED|CONNRESET|PIPE|TIMEDOUT|HOSTUNREACH)$/.test(code) || /^(57P0[123]|53...|08...)$/.test(code))) return true;
-    // From the Temporal client, gRPC CANCELLED (1), DEADLINE_EXCEEDED (4), RESOURCE_EXHAUSTED (8, the server's rate
-    // limits), ABORTED (10) and UNAVAILABLE (14): the server is down or overloaded, and a retry later may succeed.
-    if (isGrpcServiceError(current) && [1, 4, 8, 10, 14].includes(current.code)) return true;
-    if (/Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error/.test(current.message)) return true;
-  }
-  return false;
-}
 
 /** A multipart body the parser could not read (no boundary, cut short, bad part headers) is the client's to fix. */
 function multipartInputError(error: unknown): Error {
@@ -183,6 +170,8 @@ export function buildApiServer({ consent, client, pool, namespace, taskQueue, lo
       // A possible number today's metadata does not know (a new range): accepted and delivered, and flagged.
       ...(accepted.message.unverifiedNumber ? { unverifiedNumber: true } : {}),
       classification: accepted.classification,
+      // Temporal could not take it: kept in Postgres (an opt-out listed and in force) until the backlog's drain delivers it.
+      ...(accepted.queued ? { queued: accepted.queued } : {}),
     });
   });
 

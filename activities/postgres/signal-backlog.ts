@@ -1,0 +1,135 @@
+/**
+ * The signal backlog (migration 010): what the edge accepted while Temporal could not be reached, waiting for the
+ * contact's actor. An opt-out in it is on the opt-out list at once, written in the same transaction, and the send
+ * gate refuses its contact until the actor has it (consent-rules.md §1: fail open on opt-outs, closed on sends).
+ */
+import type { Pool } from 'pg';
+import type { CanSendResult } from '../../workflows/domain/schemas';
+
+export interface BacklogEntry {
+  contact: string;
+  signal: string;
+  payload: unknown;
+  /** the opt-out as the list shows it while it waits; absent for a text that is not an opt-out */
+  optOut?: { at: string; businessNumber: string | null; source: string; reference: string | null };
+  why: string;
+}
+
+export interface WaitingSignal {
+  id: string;
+  contact: string;
+  signal: string;
+  payload: unknown;
+}
+
+/** The list row's recorded_by while the actor has not yet recorded the opt-out itself (its ledger entry replaces it). */
+export const BACKLOG_RECORDED_BY = 'edge: accepted while Temporal was unreachable, waiting for the actor';
+
+/** The send decision while an opt-out the edge accepted waits for the actor: refused, as the actor will refuse it. */
+export function waitingOptOutDecision(contact: string, acceptedAt: string): CanSendResult {
+  return {
+    allowed: false,
+    code: 'OPTED_OUT',
+    reason: `${contact} opted out: the opt-out accepted at ${acceptedAt}, while Temporal was unreachable, is waiting to reach the contact's actor`,
+    firstBusinessMessage: false,
+  };
+}
+
+/** Any number: one drain at a time across every API process, so a contact's texts reach its actor in order. */
+const DRAIN_LOCK = 0x5b_ac_10_6;
+
+export class SignalBacklog {
+  constructor(private readonly pool: Pool) {}
+
+  /** Stores the signal and, for an opt-out, lists the contact (unless listed already) in one transaction. */
+  async add(entry: BacklogEntry): Promise<string> {
+    const client = await this.pool.connect();
+    try {
+      await client.query('BEGIN');
+      const { rows } = await client.query<{ id: string }>(
+        `INSERT INTO signal_backlog (contact, signal, payload, opt_out, accepted_why) VALUES ($1, $2, $3, $4, $5) RETURNING id::text`,
+        [entry.contact, entry.signal, JSON.stringify(entry.payload), entry.optOut !== undefined, entry.why.slice(0, 2000)],
+      );
+      const id = rows[0]!.id;
+      if (entry.optOut) {
+        const { at, businessNumber, source, reference } = entry.optOut;
+        await client.query(
+          `INSERT INTO opt_outs (phone, opted_out_at, business_number, source, recorded_by, reference, note, ledger_key, workflow_id, run_id)
+           VALUES ($1, $2, $3, $4, $5, $6, NULL, $7, NULL, NULL) ON CONFLICT (phone) DO NOTHING`,
+          [entry.contact, at, businessNumber, source, BACKLOG_RECORDED_BY, reference, `signal-backlog:${id}`],
+        );
+      }
+      await client.query('COMMIT');
+      client.release();
+      return id;
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      // A client whose connection broke is not given back to the pool.
+      client.release(error instanceof Error ? error : undefined);
+      throw error;
+    }
+  }
+
+  /** True when the contact has signals waiting: a new one joins them, so its actor hears them in order. */
+  async waiting(contact: string): Promise<boolean> {
+    const { rows } = await this.pool.query('SELECT 1 FROM signal_backlog WHERE contact = $1 AND delivered_at IS NULL LIMIT 1', [contact]);
+    return rows.length > 0;
+  }
+
+  /** The first opt-out waiting for the contact's actor, if any: when it was accepted. */
+  async waitingOptOut(contact: string): Promise<{ acceptedAt: string } | undefined> {
+    const { rows } = await this.pool.query<{ acceptedAt: string }>(
+      `SELECT to_char(accepted_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS "acceptedAt"
+       FROM signal_backlog WHERE contact = $1 AND delivered_at IS NULL AND opt_out ORDER BY id LIMIT 1`,
+      [contact],
+    );
+    return rows[0];
+  }
+
+  /** How many wait, and since when (health and the drain's log). */
+  async depth(): Promise<{ waiting: number; oldest: string | null }> {
+    const { rows } = await this.pool.query<{ waiting: number; oldest: string | null }>(
+      `SELECT count(*)::int AS waiting, to_char(min(accepted_at) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS oldest
+       FROM signal_backlog WHERE delivered_at IS NULL`,
+    );
+    return rows[0]!;
+  }
+
+  /**
+   * Delivers waiting signals in id order, up to `limit`, under a transaction-scoped advisory lock (one drain at a
+   * time). It stops at the first that fails, so nothing is delivered ahead of an earlier text. Returns how many went.
+   */
+  async drain(deliver: (signal: WaitingSignal) => Promise<void>, limit = 200): Promise<{ delivered: number; failed: string | null }> {
+    const client = await this.pool.connect();
+    let delivered = 0;
+    let failed: string | null = null;
+    try {
+      await client.query('BEGIN');
+      const { rows: lock } = await client.query<{ locked: boolean }>('SELECT pg_try_advisory_xact_lock($1) AS locked', [DRAIN_LOCK]);
+      if (lock[0]?.locked) {
+        const { rows } = await client.query<WaitingSignal>(
+          'SELECT id::text, contact, signal, payload FROM signal_backlog WHERE delivered_at IS NULL ORDER BY id LIMIT $1',
+          [limit],
+        );
+        for (const row of rows) {
+          try {
+            await deliver(row);
+          } catch (error) {
+            failed = error instanceof Error ? error.message : String(error);
+            await client.query('UPDATE signal_backlog SET attempts = attempts + 1, last_error = $2 WHERE id = $1', [row.id, failed.slice(0, 2000)]);
+            break;
+          }
+          await client.query('UPDATE signal_backlog SET delivered_at = now(), attempts = attempts + 1 WHERE id = $1', [row.id]);
+          delivered += 1;
+        }
+      }
+      await client.query('COMMIT');
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      client.release(error instanceof Error ? error : undefined);
+      throw error;
+    }
+    client.release();
+    return { delivered, failed };
+  }
+}
