@@ -7,6 +7,7 @@ import type { Pool, PoolClient } from 'pg';
 import type { LedgerEntry, LedgerEvent } from '../../workflows/domain/ledger';
 import { isStorableText, storableText, timestampProblem } from '../../workflows/domain/storable';
 import { isPermanentDataError, sqlState } from './errors';
+import { inTransaction } from './pool';
 
 export interface LedgerRecord extends LedgerEntry {
   id: string;
@@ -37,11 +38,9 @@ export class ConsentLedger {
     if (entries.length === 0) return { inserted: 0, sanitised: 0 };
     const now = new Date();
     const storable = entries.map((entry) => storableEntry(entry, now));
-    const client = await this.pool.connect();
     let inserted = 0;
     let sanitised = storable.filter((entry) => entry.evidence[SANITISED_KEY] !== undefined).length;
-    try {
-      await client.query('BEGIN');
+    await inTransaction(this.pool, async (client) => {
       for (const entry of storable) {
         await client.query('SAVEPOINT entry');
         try {
@@ -54,14 +53,7 @@ export class ConsentLedger {
         }
         await client.query('RELEASE SAVEPOINT entry');
       }
-      await client.query('COMMIT');
-    } catch (error) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      // A client whose connection broke is not given back to the pool.
-      client.release(error instanceof Error ? error : undefined);
-      throw error;
-    }
-    client.release();
+    });
     return { inserted, sanitised };
   }
 

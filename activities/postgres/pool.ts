@@ -2,7 +2,7 @@
  * One pg pool per process. A dropped connection (a Postgres restart: FATAL 57P01) is an error for the query in
  * flight to retry, never a process exit: every client, idle or checked out, has an error listener.
  */
-import { Pool } from 'pg';
+import { Pool, type PoolClient } from 'pg';
 
 const CONNECT_TIMEOUT_MS = 5000;
 
@@ -20,4 +20,24 @@ export function createPool(connectionString: string, max = 10): Pool {
     });
   });
   return pool;
+}
+
+/**
+ * Runs `run` in one transaction on a checked-out client: COMMIT when it resolves, ROLLBACK when it throws. A client
+ * whose connection broke is not given back to the pool.
+ */
+export async function inTransaction<T>(pool: Pool, run: (client: PoolClient) => Promise<T>): Promise<T> {
+  const client = await pool.connect();
+  let result: T;
+  try {
+    await client.query('BEGIN');
+    result = await run(client);
+    await client.query('COMMIT');
+  } catch (error) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    client.release(error instanceof Error ? error : undefined);
+    throw error;
+  }
+  client.release();
+  return result;
 }

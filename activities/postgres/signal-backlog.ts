@@ -5,6 +5,7 @@
  */
 import type { Pool } from 'pg';
 import type { CanSendResult } from '../../workflows/domain/schemas';
+import { inTransaction } from './pool';
 
 export interface BacklogEntry {
   contact: string;
@@ -43,9 +44,7 @@ export class SignalBacklog {
 
   /** Stores the signal and, for an opt-out, lists the contact (unless listed already) in one transaction. */
   async add(entry: BacklogEntry): Promise<string> {
-    const client = await this.pool.connect();
-    try {
-      await client.query('BEGIN');
+    return inTransaction(this.pool, async (client) => {
       const { rows } = await client.query<{ id: string }>(
         `INSERT INTO signal_backlog (contact, signal, payload, opt_out, accepted_why) VALUES ($1, $2, $3, $4, $5) RETURNING id::text`,
         [entry.contact, entry.signal, JSON.stringify(entry.payload), entry.optOut !== undefined, entry.why.slice(0, 2000)],
@@ -59,15 +58,8 @@ export class SignalBacklog {
           [entry.contact, at, businessNumber, source, BACKLOG_RECORDED_BY, reference, `signal-backlog:${id}`],
         );
       }
-      await client.query('COMMIT');
-      client.release();
       return id;
-    } catch (error) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      // A client whose connection broke is not given back to the pool.
-      client.release(error instanceof Error ? error : undefined);
-      throw error;
-    }
+    });
   }
 
   /** True when the contact has signals waiting: a new one joins them, so its actor hears them in order. */
@@ -100,36 +92,24 @@ export class SignalBacklog {
    * time). It stops at the first that fails, so nothing is delivered ahead of an earlier text. Returns how many went.
    */
   async drain(deliver: (signal: WaitingSignal) => Promise<void>, limit = 200): Promise<{ delivered: number; failed: string | null }> {
-    const client = await this.pool.connect();
-    let delivered = 0;
-    let failed: string | null = null;
-    try {
-      await client.query('BEGIN');
+    return inTransaction(this.pool, async (client) => {
+      let delivered = 0;
+      let failed: string | null = null;
       const { rows: lock } = await client.query<{ locked: boolean }>('SELECT pg_try_advisory_xact_lock($1) AS locked', [DRAIN_LOCK]);
-      if (lock[0]?.locked) {
-        const { rows } = await client.query<WaitingSignal>(
-          'SELECT id::text, contact, signal, payload FROM signal_backlog WHERE delivered_at IS NULL ORDER BY id LIMIT $1',
-          [limit],
-        );
-        for (const row of rows) {
-          try {
-            await deliver(row);
-          } catch (error) {
-            failed = error instanceof Error ? error.message : String(error);
-            await client.query('UPDATE signal_backlog SET attempts = attempts + 1, last_error = $2 WHERE id = $1', [row.id, failed.slice(0, 2000)]);
-            break;
-          }
-          await client.query('UPDATE signal_backlog SET delivered_at = now(), attempts = attempts + 1 WHERE id = $1', [row.id]);
-          delivered += 1;
+      if (!lock[0]?.locked) return { delivered, failed };
+      const { rows } = await client.query<WaitingSignal>('SELECT id::text, contact, signal, payload FROM signal_backlog WHERE delivered_at IS NULL ORDER BY id LIMIT $1', [limit]);
+      for (const row of rows) {
+        try {
+          await deliver(row);
+        } catch (error) {
+          failed = error instanceof Error ? error.message : String(error);
+          await client.query('UPDATE signal_backlog SET attempts = attempts + 1, last_error = $2 WHERE id = $1', [row.id, failed.slice(0, 2000)]);
+          break;
         }
+        await client.query('UPDATE signal_backlog SET delivered_at = now(), attempts = attempts + 1 WHERE id = $1', [row.id]);
+        delivered += 1;
       }
-      await client.query('COMMIT');
-    } catch (error) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      client.release(error instanceof Error ? error : undefined);
-      throw error;
-    }
-    client.release();
-    return { delivered, failed };
+      return { delivered, failed };
+    });
   }
 }
