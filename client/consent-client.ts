@@ -613,29 +613,33 @@ export class ConsentClient {
   }
 
   private drainTimer?: NodeJS.Timeout;
+  /** bumped by every start and stop, so a drain in flight when the loop restarts does not start a second loop */
+  private drainGeneration = 0;
   private draining?: Promise<unknown>;
+  private lastDrainFailure: string | null = null;
   private drainLog: Pick<Console, 'info' | 'warn'> = console;
 
   /** Delivers the backlog's waiting signals in order (one drain at a time across processes); how many went, and why it stopped. */
   async drainBacklog(): Promise<{ delivered: number; failed: string | null }> {
     const { backlog } = this.requireStores();
-    return backlog.drain(async (row) => {
-      await this.signalContact(row.contact, row.signal, row.payload);
-    });
+    // Temporal unavailable again: stop, to keep the order. Any other refusal holds back that contact's signals only.
+    return backlog.drain((row) => this.signalContact(row.contact, row.signal, row.payload).then(() => undefined), isTemporalUnavailable);
   }
 
   /** Drains every `intervalMs` while the process runs (the API starts it); `stopBacklogDrain` ends it. */
   startBacklogDrain(intervalMs: number, log: Pick<Console, 'info' | 'warn'> = console): void {
     this.drainLog = log;
-    this.stopBacklogDrain();
+    clearTimeout(this.drainTimer);
+    const generation = ++this.drainGeneration;
     const tick = () => {
-      this.drainTimer = setTimeout(() => void this.drainOnce().finally(() => this.drainTimer && tick()), intervalMs);
+      this.drainTimer = setTimeout(() => void this.drainOnce().finally(() => generation === this.drainGeneration && tick()), intervalMs);
     };
     tick();
   }
 
   async stopBacklogDrain(): Promise<void> {
-    if (this.drainTimer) clearTimeout(this.drainTimer);
+    this.drainGeneration += 1;
+    clearTimeout(this.drainTimer);
     this.drainTimer = undefined;
     await this.draining;
   }
@@ -649,7 +653,9 @@ export class ConsentClient {
       .then(
         ({ delivered, failed }) => {
           if (delivered > 0) this.drainLog.info(`signal backlog: ${delivered} delivered to their actors`);
-          if (failed) this.drainLog.warn(`signal backlog: delivery stopped, retried shortly: ${failed}`);
+          // Said once per distinct failure: a signal held back is tried every round, and the log is not a ticker.
+          if (failed && failed !== this.lastDrainFailure) this.drainLog.warn(`signal backlog: not delivered, tried again each round: ${failed}`);
+          this.lastDrainFailure = failed;
         },
         (error: unknown) => this.drainLog.warn(`signal backlog: could not be read: ${(error as Error).message}`),
       )

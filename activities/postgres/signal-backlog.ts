@@ -36,6 +36,9 @@ export function waitingOptOutDecision(contact: string, acceptedAt: string): CanS
   };
 }
 
+/** Signals delivered per round (one transaction); the next round takes the rest. */
+const DRAIN_BATCH = 200;
+
 /** Any number: one drain at a time across every API process, so a contact's texts reach its actor in order. */
 const DRAIN_LOCK = 0x5b_ac_10_6;
 
@@ -89,22 +92,28 @@ export class SignalBacklog {
 
   /**
    * Delivers waiting signals in id order, up to `limit`, under a transaction-scoped advisory lock (one drain at a
-   * time). It stops at the first that fails, so nothing is delivered ahead of an earlier text. Returns how many went.
+   * time). A failure `stopsAll` says is the dependency's (Temporal down again) ends the round, so nothing goes ahead of
+   * an earlier signal; any other holds back the rest of that contact's signals only, to be tried again next round
+   * (an opt-out among them stays listed and in force). Returns how many went, and the last failure.
    */
-  async drain(deliver: (signal: WaitingSignal) => Promise<void>, limit = 200): Promise<{ delivered: number; failed: string | null }> {
+  async drain(deliver: (signal: WaitingSignal) => Promise<void>, stopsAll: (error: unknown) => boolean): Promise<{ delivered: number; failed: string | null }> {
     return inTransaction(this.pool, async (client) => {
       let delivered = 0;
       let failed: string | null = null;
       const { rows: lock } = await client.query<{ locked: boolean }>('SELECT pg_try_advisory_xact_lock($1) AS locked', [DRAIN_LOCK]);
       if (!lock[0]?.locked) return { delivered, failed };
-      const { rows } = await client.query<WaitingSignal>('SELECT id::text, contact, signal, payload FROM signal_backlog WHERE delivered_at IS NULL ORDER BY id LIMIT $1', [limit]);
+      const { rows } = await client.query<WaitingSignal>('SELECT id::text, contact, signal, payload FROM signal_backlog WHERE delivered_at IS NULL ORDER BY id LIMIT $1', [DRAIN_BATCH]);
+      const heldBack = new Set<string>();
       for (const row of rows) {
+        if (heldBack.has(row.contact)) continue;
         try {
           await deliver(row);
         } catch (error) {
-          failed = error instanceof Error ? error.message : String(error);
+          failed = describeFailure(error);
           await client.query('UPDATE signal_backlog SET attempts = attempts + 1, last_error = $2 WHERE id = $1', [row.id, failed.slice(0, 2000)]);
-          break;
+          if (stopsAll(error)) break;
+          heldBack.add(row.contact);
+          continue;
         }
         await client.query('UPDATE signal_backlog SET delivered_at = now(), attempts = attempts + 1 WHERE id = $1', [row.id]);
         delivered += 1;
@@ -112,4 +121,14 @@ export class SignalBacklog {
       return { delivered, failed };
     });
   }
+}
+
+/** The error and its causes (the Temporal client's own message is generic; the server's reason is in its cause). */
+function describeFailure(error: unknown): string {
+  const messages: string[] = [];
+  for (let current = error; current !== undefined && current !== null && messages.length < 5; current = (current as { cause?: unknown }).cause) {
+    messages.push(current instanceof Error ? current.message : String(current));
+    if (!(current instanceof Error)) break;
+  }
+  return messages.join(': ');
 }

@@ -9,7 +9,7 @@ import { randomUUID } from 'node:crypto';
 import { Client, Connection } from '@temporalio/client';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { BACKLOG_RECORDED_BY } from '../../activities/postgres/signal-backlog';
+import { BACKLOG_RECORDED_BY, SignalBacklog } from '../../activities/postgres/signal-backlog';
 import { ConsentClient } from '../../client/consent-client';
 import { buildApiServer } from '../../client/http/server';
 import { EMPTY_TWIML } from '../../client/http/webhooks/twilio';
@@ -189,4 +189,34 @@ it("an operator's opt-out while Temporal is unreachable is accepted, listed and 
   expect(state.optOut).toMatchObject({ source: 'operator-recorded', recordedBy: 'ops@acme.example', reference: 'call 7781' });
   const ledger = await harness.pool.query(`SELECT 1 FROM consent_ledger WHERE contact = $1`, [other]);
   expect(ledger.rows).toEqual([]);
+});
+
+it("a signal Temporal refuses for itself (over the payload limit) holds back only its own contact's signals; the rest are delivered", async () => {
+  await consent.stopBacklogDrain();
+  const poisoned = uniquePhone();
+  const contact = uniquePhone();
+  const business = uniquePhone();
+  try {
+    const backlog = new SignalBacklog(harness.pool);
+    // 2.5 MB: past the server's 2 MB payload limit, which no retry changes (INVALID_ARGUMENT, not unavailable).
+    await backlog.add({ contact: poisoned, signal: 'inboundMessage', payload: { ...inboundText(poisoned, business, 'hello'), padding: 'x'.repeat(2_500_000) }, why: 'test' });
+    await backlog.add({ contact: poisoned, signal: 'inboundMessage', payload: inboundText(poisoned, business, 'STOP'), optOut: { at: new Date().toISOString(), businessNumber: business, source: 'keyword', reference: null }, why: 'test' });
+    const stop = inboundText(contact, business, 'STOP');
+    await backlog.add({ contact, signal: 'inboundMessage', payload: stop, optOut: { at: stop.receivedAt, businessNumber: business, source: 'keyword', reference: stop.messageId }, why: 'test' });
+
+    const round = await consent.drainBacklog();
+    expect(round.delivered).toBeGreaterThanOrEqual(1);
+    expect(round.failed).toMatch(/size|limit|large/i);
+    expect(await backlogRows(contact)).toMatchObject([{ delivered: true }]);
+    // The poisoned contact's STOP waits behind its first text, listed and refusing every send, never skipped ahead.
+    expect(await backlogRows(poisoned)).toMatchObject([{ delivered: false }, { delivered: false, opt_out: true }]);
+    expect(await listRow(poisoned)).toMatchObject({ recorded_by: BACKLOG_RECORDED_BY });
+    expect(await harness.consent.canSend(poisoned, { from: business, type: 'transactional' })).toMatchObject({ allowed: false, code: 'OPTED_OUT' });
+    const attempts = await harness.pool.query<{ attempts: number; last_error: string }>('SELECT attempts, last_error FROM signal_backlog WHERE contact = $1 ORDER BY id LIMIT 1', [poisoned]);
+    expect(attempts.rows[0]).toMatchObject({ attempts: 1, last_error: expect.stringMatching(/size|limit|large/i) });
+    await waitFor(() => harness.consent.getContactState(contact), (s) => s.optedOut, { what: 'the deliverable STOP in its actor' });
+  } finally {
+    // The poisoned rows stay for this database only (each run has its own); later rounds keep holding that contact back.
+    consent.startBacklogDrain(200, { info: () => undefined, warn: () => undefined });
+  }
 });
