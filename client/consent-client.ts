@@ -607,7 +607,7 @@ export class ConsentClient {
         reason = `Temporal could not take the signal (${(error as Error).message}); kept in the signal backlog until it can`;
       }
     }
-    const backlogId = await backlog!.add({ contact, signal, payload, optOut, why: reason });
+    const backlogId = await backlog!.add({ contact, taskQueue: this.options.taskQueue, signal, payload, optOut, why: reason });
     this.drainSoon();
     return { workflowId, queued: { backlogId, optOutInForce: optOut !== undefined, reason } };
   }
@@ -623,7 +623,7 @@ export class ConsentClient {
   async drainBacklog(): Promise<{ delivered: number; failed: string | null }> {
     const { backlog } = this.requireStores();
     // Temporal unavailable again: stop, to keep the order. Any other refusal holds back that contact's signals only.
-    return backlog.drain((row) => this.signalContact(row.contact, row.signal, row.payload).then(() => undefined), isTemporalUnavailable);
+    return backlog.drain(this.options.taskQueue, (row) => this.signalContact(row.contact, row.signal, row.payload).then(() => undefined), isTemporalUnavailable);
   }
 
   /** Drains every `intervalMs` while the process runs (the API starts it); `stopBacklogDrain` ends it. */

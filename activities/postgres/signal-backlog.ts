@@ -9,6 +9,7 @@ import { inTransaction } from './pool';
 
 export interface BacklogEntry {
   contact: string;
+  taskQueue: string;
   signal: string;
   payload: unknown;
   /** the opt-out as the list shows it while it waits; absent for a text that is not an opt-out */
@@ -39,8 +40,6 @@ export function waitingOptOutDecision(contact: string, acceptedAt: string): CanS
 /** Signals delivered per round (one transaction); the next round takes the rest. */
 const DRAIN_BATCH = 200;
 
-/** Any number: one drain at a time across every API process, so a contact's texts reach its actor in order. */
-const DRAIN_LOCK = 0x5b_ac_10_6;
 
 export class SignalBacklog {
   constructor(private readonly pool: Pool) {}
@@ -49,8 +48,8 @@ export class SignalBacklog {
   async add(entry: BacklogEntry): Promise<string> {
     return inTransaction(this.pool, async (client) => {
       const { rows } = await client.query<{ id: string }>(
-        `INSERT INTO signal_backlog (contact, signal, payload, opt_out, accepted_why) VALUES ($1, $2, $3, $4, $5) RETURNING id::text`,
-        [entry.contact, entry.signal, JSON.stringify(entry.payload), entry.optOut !== undefined, entry.why.slice(0, 2000)],
+        `INSERT INTO signal_backlog (contact, task_queue, signal, payload, opt_out, accepted_why) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id::text`,
+        [entry.contact, entry.taskQueue, entry.signal, JSON.stringify(entry.payload), entry.optOut !== undefined, entry.why.slice(0, 2000)],
       );
       const id = rows[0]!.id;
       if (entry.optOut) {
@@ -91,18 +90,25 @@ export class SignalBacklog {
   }
 
   /**
-   * Delivers waiting signals in id order, up to `limit`, under a transaction-scoped advisory lock (one drain at a
-   * time). A failure `stopsAll` says is the dependency's (Temporal down again) ends the round, so nothing goes ahead of
+   * Delivers the task queue's waiting signals in id order, a batch per round, under a transaction-scoped advisory
+   * lock on the task queue (one drain at a time across the processes that share it, so a contact's texts reach its
+   * actor in order). A failure `stopsAll` says is the dependency's (Temporal down again) ends the round, so nothing goes ahead of
    * an earlier signal; any other holds back the rest of that contact's signals only, to be tried again next round
    * (an opt-out among them stays listed and in force). Returns how many went, and the last failure.
    */
-  async drain(deliver: (signal: WaitingSignal) => Promise<void>, stopsAll: (error: unknown) => boolean): Promise<{ delivered: number; failed: string | null }> {
+  async drain(taskQueue: string, deliver: (signal: WaitingSignal) => Promise<void>, stopsAll: (error: unknown) => boolean): Promise<{ delivered: number; failed: string | null }> {
+    // Most rounds find nothing: one indexed read, no transaction.
+    const { rows: any } = await this.pool.query('SELECT 1 FROM signal_backlog WHERE task_queue = $1 AND delivered_at IS NULL LIMIT 1', [taskQueue]);
+    if (any.length === 0) return { delivered: 0, failed: null };
     return inTransaction(this.pool, async (client) => {
       let delivered = 0;
       let failed: string | null = null;
-      const { rows: lock } = await client.query<{ locked: boolean }>('SELECT pg_try_advisory_xact_lock($1) AS locked', [DRAIN_LOCK]);
+      const { rows: lock } = await client.query<{ locked: boolean }>(`SELECT pg_try_advisory_xact_lock(hashtext('signal-backlog:' || $1)) AS locked`, [taskQueue]);
       if (!lock[0]?.locked) return { delivered, failed };
-      const { rows } = await client.query<WaitingSignal>('SELECT id::text, contact, signal, payload FROM signal_backlog WHERE delivered_at IS NULL ORDER BY id LIMIT $1', [DRAIN_BATCH]);
+      const { rows } = await client.query<WaitingSignal>(
+        'SELECT id::text, contact, signal, payload FROM signal_backlog WHERE task_queue = $1 AND delivered_at IS NULL ORDER BY id LIMIT $2',
+        [taskQueue, DRAIN_BATCH],
+      );
       const heldBack = new Set<string>();
       for (const row of rows) {
         if (heldBack.has(row.contact)) continue;

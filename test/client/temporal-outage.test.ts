@@ -31,6 +31,8 @@ let api: FastifyInstance;
 
 beforeAll(async () => {
   harness = await startHarness();
+  // Only the API under test drains, through the proxy: the harness's own drain reaches Temporal directly.
+  await harness.consent.stopBacklogDrain();
   proxy = await startTcpProxy(harness.temporalAddress);
   connection = await Connection.connect({ address: proxy.address });
   const client = new Client({ connection, namespace: harness.namespace });
@@ -199,10 +201,10 @@ it("a signal Temporal refuses for itself (over the payload limit) holds back onl
   try {
     const backlog = new SignalBacklog(harness.pool);
     // 2.5 MB: past the server's 2 MB payload limit, which no retry changes (INVALID_ARGUMENT, not unavailable).
-    await backlog.add({ contact: poisoned, signal: 'inboundMessage', payload: { ...inboundText(poisoned, business, 'hello'), padding: 'x'.repeat(2_500_000) }, why: 'test' });
-    await backlog.add({ contact: poisoned, signal: 'inboundMessage', payload: inboundText(poisoned, business, 'STOP'), optOut: { at: new Date().toISOString(), businessNumber: business, source: 'keyword', reference: null }, why: 'test' });
+    await backlog.add({ contact: poisoned, taskQueue: harness.taskQueue, signal: 'inboundMessage', payload: { ...inboundText(poisoned, business, 'hello'), padding: 'x'.repeat(2_500_000) }, why: 'test' });
+    await backlog.add({ contact: poisoned, taskQueue: harness.taskQueue, signal: 'inboundMessage', payload: inboundText(poisoned, business, 'STOP'), optOut: { at: new Date().toISOString(), businessNumber: business, source: 'keyword', reference: null }, why: 'test' });
     const stop = inboundText(contact, business, 'STOP');
-    await backlog.add({ contact, signal: 'inboundMessage', payload: stop, optOut: { at: stop.receivedAt, businessNumber: business, source: 'keyword', reference: stop.messageId }, why: 'test' });
+    await backlog.add({ contact, taskQueue: harness.taskQueue, signal: 'inboundMessage', payload: stop, optOut: { at: stop.receivedAt, businessNumber: business, source: 'keyword', reference: stop.messageId }, why: 'test' });
 
     const round = await consent.drainBacklog();
     expect(round.delivered).toBeGreaterThanOrEqual(1);

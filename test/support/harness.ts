@@ -105,6 +105,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
       running = undefined;
     },
     async stop() {
+      await harness.consent.stopBacklogDrain();
       await harness.stopWorker();
       await nativeConnection.close();
       await connection.close();
@@ -112,6 +113,8 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     },
   };
   if (options.worker !== false) await harness.startWorker();
+  // As the API does: a signal Temporal could not take in time (a loaded machine) reaches its actor all the same.
+  harness.consent.startBacklogDrain(250, { info: () => undefined, warn: (line) => console.warn(`[harness] ${line}`) });
   return harness;
 }
 

@@ -5,6 +5,8 @@
 CREATE TABLE signal_backlog (
   id            bigserial PRIMARY KEY,
   contact       text NOT NULL,
+  -- the task queue the actor starts on, should the signal start it: each deployment drains its own
+  task_queue    text NOT NULL,
   -- the contact actor's signal: inboundMessage or recordOptOut
   signal        text NOT NULL,
   payload       jsonb NOT NULL,
@@ -18,3 +20,4 @@ CREATE TABLE signal_backlog (
   last_error    text
 );
 CREATE INDEX signal_backlog_waiting ON signal_backlog (contact, id) WHERE delivered_at IS NULL;
+CREATE INDEX signal_backlog_to_drain ON signal_backlog (task_queue, id) WHERE delivered_at IS NULL;
