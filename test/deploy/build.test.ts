@@ -29,6 +29,8 @@ it('the built worker loads the prebuilt workflow bundle, bundles nothing, and co
   expect(buildOutput).toMatch(/built dist\/ .*workflow-bundle\.js/);
   expect(existsSync(path.join(root, 'dist', 'workflow-bundle.js'))).toBe(true);
   expect(existsSync(path.join(root, 'dist', 'activities', 'postgres', 'migrations', '003_ledger_and_opt_outs.sql'))).toBe(true);
+  expect(existsSync(path.join(root, 'dist', 'client', 'http', 'console', 'views', 'layout.eta'))).toBe(true);
+  expect(existsSync(path.join(root, 'dist', 'client', 'http', 'console', 'assets', 'console.css'))).toBe(true);
   const worker = startServiceProcess('worker:built', { TEMPORAL_ADDRESS: harness.temporalAddress, DATABASE_URL: harness.databaseUrl, TEMPORAL_TASK_QUEUE: harness.taskQueue });
   processes.push(worker);
   const polling = await worker.waitForLine((line) => line.msg.startsWith('worker polling'), 'the built worker polling', 120_000);
@@ -43,11 +45,18 @@ it('the built worker loads the prebuilt workflow bundle, bundles nothing, and co
   });
 }, 180_000);
 
-it('the built API starts with node on dist/ and answers', async () => {
+it('the built API starts with node on dist/ and answers, its console included', async () => {
   const port = await freePort();
   const api = startServiceProcess('api:built', { TEMPORAL_ADDRESS: harness.temporalAddress, DATABASE_URL: harness.databaseUrl, TEMPORAL_TASK_QUEUE: harness.taskQueue, PORT: String(port) });
   processes.push(api);
   await api.waitForLine((line) => line.msg.startsWith('API listening'), 'the built API listening', 120_000);
   const response = await fetch(`http://127.0.0.1:${port}/v1/programs`);
   expect(response.status).toBe(200);
+  // The console renders from the templates and stylesheet the build copied into dist/.
+  const signIn = await fetch(`http://127.0.0.1:${port}/console/sign-in`);
+  expect(signIn.status).toBe(200);
+  expect(await signIn.text()).toContain('<form');
+  const css = await fetch(`http://127.0.0.1:${port}/console/assets/console.css`);
+  expect(css.status).toBe(200);
+  expect(css.headers.get('content-type')).toContain('text/css');
 }, 180_000);

@@ -46,8 +46,7 @@ export interface ConsoleOptions {
 }
 
 /**
- * The folder beside this module, or (run from dist/, which holds compiled code only) the same folder in the source
- * tree, which the image copies whole.
+ * The folder beside this module (`npm run build` copies it into dist/), or else the same folder in the source tree.
  */
 function consoleFolder(name: 'views' | 'assets'): string {
   const beside = path.join(__dirname, name);
