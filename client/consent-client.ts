@@ -657,7 +657,11 @@ export class ConsentClient {
           if (failed && failed !== this.lastDrainFailure) this.drainLog.warn(`signal backlog: not delivered, tried again each round: ${failed}`);
           this.lastDrainFailure = failed;
         },
-        (error: unknown) => this.drainLog.warn(`signal backlog: could not be read: ${(error as Error).message}`),
+        (error: unknown) => {
+          const failed = `could not be read: ${(error as Error).message}`;
+          if (failed !== this.lastDrainFailure) this.drainLog.warn(`signal backlog: ${failed}`);
+          this.lastDrainFailure = failed;
+        },
       )
       .finally(() => {
         this.draining = undefined;

@@ -94,7 +94,7 @@ export class SignalBacklog {
    * lock on the task queue (one drain at a time across the processes that share it, so a contact's texts reach its
    * actor in order). A failure `stopsAll` says is the dependency's (Temporal down again) ends the round, so nothing goes ahead of
    * an earlier signal; any other holds back the rest of that contact's signals only, to be tried again next round
-   * (an opt-out among them stays listed and in force). Returns how many went, and the last failure.
+   * (an opt-out among them stays listed and in force), backed off from 5 s, doubling, to 5 minutes. Returns how many went, and the last failure.
    */
   async drain(taskQueue: string, deliver: (signal: WaitingSignal) => Promise<void>, stopsAll: (error: unknown) => boolean): Promise<{ delivered: number; failed: string | null }> {
     // Most rounds find nothing: one indexed read, no transaction.
@@ -105,8 +105,13 @@ export class SignalBacklog {
       let failed: string | null = null;
       const { rows: lock } = await client.query<{ locked: boolean }>(`SELECT pg_try_advisory_xact_lock(hashtext('signal-backlog:' || $1)) AS locked`, [taskQueue]);
       if (!lock[0]?.locked) return { delivered, failed };
+      // Not a contact's signals behind one backed off: they wait for it, and do not fill the batch meanwhile.
       const { rows } = await client.query<WaitingSignal>(
-        'SELECT id::text, contact, signal, payload FROM signal_backlog WHERE task_queue = $1 AND delivered_at IS NULL ORDER BY id LIMIT $2',
+        `SELECT id::text, contact, signal, payload FROM signal_backlog waiting
+         WHERE task_queue = $1 AND delivered_at IS NULL
+           AND NOT EXISTS (SELECT 1 FROM signal_backlog earlier WHERE earlier.contact = waiting.contact AND earlier.delivered_at IS NULL
+                             AND earlier.id <= waiting.id AND earlier.next_attempt_at > now())
+         ORDER BY id LIMIT $2`,
         [taskQueue, DRAIN_BATCH],
       );
       const heldBack = new Set<string>();
@@ -116,8 +121,15 @@ export class SignalBacklog {
           await deliver(row);
         } catch (error) {
           failed = describeFailure(error);
-          await client.query('UPDATE signal_backlog SET attempts = attempts + 1, last_error = $2 WHERE id = $1', [row.id, failed.slice(0, 2000)]);
-          if (stopsAll(error)) break;
+          const again = stopsAll(error);
+          // Temporal down: every round tries again. Refused for itself: backed off, so it is not resent every second.
+          await client.query(
+            `UPDATE signal_backlog SET attempts = attempts + 1, last_error = $2,
+               next_attempt_at = CASE WHEN $3 THEN NULL ELSE now() + least(interval '5 seconds' * power(2, least(attempts, 12)), interval '5 minutes') END
+             WHERE id = $1`,
+            [row.id, failed.slice(0, 2000), again],
+          );
+          if (again) break;
           heldBack.add(row.contact);
           continue;
         }

@@ -214,8 +214,17 @@ it("a signal Temporal refuses for itself (over the payload limit) holds back onl
     expect(await backlogRows(poisoned)).toMatchObject([{ delivered: false }, { delivered: false, opt_out: true }]);
     expect(await listRow(poisoned)).toMatchObject({ recorded_by: BACKLOG_RECORDED_BY });
     expect(await harness.consent.canSend(poisoned, { from: business, type: 'transactional' })).toMatchObject({ allowed: false, code: 'OPTED_OUT' });
-    const attempts = await harness.pool.query<{ attempts: number; last_error: string }>('SELECT attempts, last_error FROM signal_backlog WHERE contact = $1 ORDER BY id LIMIT 1', [poisoned]);
-    expect(attempts.rows[0]).toMatchObject({ attempts: 1, last_error: expect.stringMatching(/size|limit|large/i) });
+    const poisonedRow = () =>
+      harness.pool
+        .query<{ attempts: number; last_error: string; backed_off: boolean }>(
+          'SELECT attempts, last_error, next_attempt_at > now() AS backed_off FROM signal_backlog WHERE contact = $1 ORDER BY id LIMIT 1',
+          [poisoned],
+        )
+        .then((result) => result.rows[0]);
+    expect(await poisonedRow()).toMatchObject({ attempts: 1, last_error: expect.stringMatching(/size|limit|large/i), backed_off: true });
+    // Backed off (5 s, doubling): the next round leaves it alone instead of sending 2.5 MB again.
+    expect(await consent.drainBacklog()).toEqual({ delivered: 0, failed: null });
+    expect(await poisonedRow()).toMatchObject({ attempts: 1 });
     await waitFor(() => harness.consent.getContactState(contact), (s) => s.optedOut, { what: 'the deliverable STOP in its actor' });
   } finally {
     // The poisoned rows stay for this database only (each run has its own); later rounds keep holding that contact back.

@@ -17,6 +17,8 @@ CREATE TABLE signal_backlog (
   accepted_why  text NOT NULL,
   delivered_at  timestamptz,
   attempts      integer NOT NULL DEFAULT 0,
+  -- a signal Temporal refused for itself is tried again from then on (5 s, doubling, at most 5 min); NULL: at once
+  next_attempt_at timestamptz,
   last_error    text
 );
 CREATE INDEX signal_backlog_waiting ON signal_backlog (contact, id) WHERE delivered_at IS NULL;
