@@ -595,8 +595,8 @@ export class ConsentClient {
   ): Promise<{ workflowId: string; queued?: QueuedSignal }> {
     const workflowId = contactWorkflowId(contact);
     const backlog = this.stores?.backlog;
-    // A failing database must not stop a text Temporal can take: then it is simply not behind anything.
-    const behind = backlog ? await backlog.waiting(contact).catch(() => false) : false;
+    // A failing or hung database must neither stop nor delay a text Temporal can take: then it is behind nothing.
+    const behind = backlog ? ((await waitFor(backlog.waiting(contact).catch(() => false), BACKLOG_CHECK_TIMEOUT_MS)) ?? false) : false;
     let reason = `earlier signals to ${contact} are waiting in the backlog; this one goes after them`;
     if (!behind) {
       try {
@@ -692,6 +692,9 @@ export class ConsentClient {
     }
   }
 }
+
+/** How long the check for a contact's waiting signals may take before the text is signalled as if none waited. */
+const BACKLOG_CHECK_TIMEOUT_MS = 500;
 
 /** How long a send that got past its fence is still waited for before the answer is OUTCOME_UNKNOWN. */
 const SEND_SETTLE_GRACE_MS = 15_000;

@@ -80,11 +80,12 @@ export class SignalBacklog {
     return rows[0];
   }
 
-  /** How many wait, and since when (health and the drain's log). */
-  async depth(): Promise<{ waiting: number; oldest: string | null }> {
+  /** How many of the task queue's signals wait, and since when (the health check). */
+  async depth(taskQueue: string): Promise<{ waiting: number; oldest: string | null }> {
     const { rows } = await this.pool.query<{ waiting: number; oldest: string | null }>(
       `SELECT count(*)::int AS waiting, to_char(min(accepted_at) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS oldest
-       FROM signal_backlog WHERE delivered_at IS NULL`,
+       FROM signal_backlog WHERE task_queue = $1 AND delivered_at IS NULL`,
+      [taskQueue],
     );
     return rows[0]!;
   }

@@ -29,7 +29,7 @@ export async function checkHealth(client: Client, pool: Pool, namespace: string,
         }),
       ),
     ),
-    settle(new SignalBacklog(pool).depth()),
+    settle(new SignalBacklog(pool).depth(taskQueue)),
   ]);
   let worker = workerCheck.error ?? 'no worker is polling the task queue';
   if (workerCheck.value) {

@@ -231,3 +231,22 @@ it("a signal Temporal refuses for itself (over the payload limit) holds back onl
     consent.startBacklogDrain(200, { info: () => undefined, warn: () => undefined });
   }
 });
+
+it('a database that hangs does not delay a STOP Temporal can take: the backlog check gives up within half a second', async () => {
+  const contact = uniquePhone();
+  const business = uniquePhone();
+  // The backlog's read of this contact never answers; everything else goes to the real pool.
+  const hanging = new Proxy(harness.pool, {
+    get(target, property, receiver) {
+      if (property !== 'query') return Reflect.get(target, property, receiver);
+      return (text: unknown, ...rest: unknown[]) =>
+        typeof text === 'string' && text.includes('FROM signal_backlog WHERE contact') ? new Promise(() => undefined) : (target.query as (...a: unknown[]) => unknown).call(target, text, ...rest);
+    },
+  });
+  const direct = new ConsentClient({ client: harness.client, taskQueue: harness.taskQueue, pool: hanging });
+  const started = performance.now();
+  const accepted = await direct.handleInbound(inboundText(contact, business, 'STOP'));
+  expect(performance.now() - started).toBeLessThan(SIGNAL_TIMEOUT_MS + 2000);
+  expect(accepted.queued).toBeUndefined();
+  await waitFor(() => harness.consent.getContactState(contact), (s) => s.optedOut, { what: 'the STOP in the actor' });
+});
