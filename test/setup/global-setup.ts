@@ -3,7 +3,8 @@
  * Postgres) and one fresh Postgres database for the whole run.
  * Test files isolate themselves by task queue and contact numbers.
  */
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { randomInt } from 'node:crypto';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { bundleWorkflowCode } from '@temporalio/worker';
@@ -20,6 +21,10 @@ declare module 'vitest' {
     temporalAddress: string;
     databaseUrl: string;
     workflowBundlePath: string;
+    /** where test processes claim blocks of contact numbers (test/support/harness.ts uniquePhone) */
+    phoneBlocksDir: string;
+    /** where this run's numbers start, so two runs against one long-lived server rarely meet */
+    phoneBase: number;
   }
 }
 
@@ -48,6 +53,10 @@ export default async function setup(project: TestProject) {
   project.provide('temporalAddress', temporal.address);
   project.provide('databaseUrl', databaseUrl);
   project.provide('workflowBundlePath', workflowBundlePath);
+  const phoneBlocksDir = path.join(scratch, 'phone-blocks');
+  await mkdir(phoneBlocksDir);
+  project.provide('phoneBlocksDir', phoneBlocksDir);
+  project.provide('phoneBase', randomInt(2 ** 40));
   log(`Temporal at ${temporal.address}, Postgres database ${databaseName} (${postgres.origin})`);
 
   return async () => {
