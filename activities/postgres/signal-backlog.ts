@@ -40,7 +40,6 @@ export function waitingOptOutDecision(contact: string, acceptedAt: string): CanS
 /** Signals delivered per round (one transaction); the next round takes the rest. */
 const DRAIN_BATCH = 200;
 
-
 export class SignalBacklog {
   constructor(private readonly pool: Pool) {}
 
@@ -93,9 +92,10 @@ export class SignalBacklog {
   /**
    * Delivers the task queue's waiting signals in id order, a batch per round, under a transaction-scoped advisory
    * lock on the task queue (one drain at a time across the processes that share it, so a contact's texts reach its
-   * actor in order). A failure `stopsAll` says is the dependency's (Temporal down again) ends the round, so nothing goes ahead of
-   * an earlier signal; any other holds back the rest of that contact's signals only, to be tried again next round
-   * (an opt-out among them stays listed and in force), backed off from 5 s, doubling, to 5 minutes. Returns how many went, and the last failure.
+   * actor in order). A failure `stopsAll` says is the dependency's (Temporal down again) ends the round, so nothing
+   * goes ahead of an earlier signal. Any other holds back the rest of that contact's signals only (an opt-out among
+   * them stays listed and in force), tried again after 5 s, doubling, up to 5 minutes. Returns how many went, and the
+   * last failure.
    */
   async drain(taskQueue: string, deliver: (signal: WaitingSignal) => Promise<void>, stopsAll: (error: unknown) => boolean): Promise<{ delivered: number; failed: string | null }> {
     // Most rounds find nothing: one indexed read, no transaction.
