@@ -17,13 +17,7 @@ import { ConsentClient } from '../client/consent-client';
 import { dropDatabase, ensureDatabase, ensurePostgresServer } from '../dev/postgres';
 import { startDevTemporal } from '../dev/temporal-server';
 import { preloadedWorkflowModules, workflowsPath, type ConsentWorkerTuning } from '../worker/consent-worker';
-import { ALL_DAY_QUIET_HOURS_RULES, DEFAULT_COMPLIANCE_CLOCK, type ComplianceClockSettings } from '../workflows/domain/compliance-clock';
-
-/**
- * The clock of every scenario that does not choose one: windows open all day, so what a scenario measures does not
- * depend on the hour it runs at (at US night the statutes' windows held every promotional send). quiet-hours sets its own.
- */
-const ALL_DAY_CLOCK: ComplianceClockSettings = { ...DEFAULT_COMPLIANCE_CLOCK, rules: ALL_DAY_QUIET_HOURS_RULES };
+import { ALL_DAY_COMPLIANCE_CLOCK, type ComplianceClockSettings } from '../workflows/domain/compliance-clock';
 import { startBenchWorker, type BenchWorker } from './worker-handle';
 import type { BenchWorkerConfig } from './worker-process';
 
@@ -168,7 +162,9 @@ export async function startBenchEnvironment(
             tuning,
             postgresPoolSize,
             metricsPort,
-            clock: clock ?? ALL_DAY_CLOCK,
+            // A scenario that chooses no clock has every window open, so what it measures does not depend on the hour it
+            // runs at (at US night the statutes' windows held every promotional send). quiet-hours sets its own.
+            clock: clock ?? ALL_DAY_COMPLIANCE_CLOCK,
           },
           [...(workerHeapMiB ? [`--max-old-space-size=${workerHeapMiB}`] : []), ...(process.env.BENCH_WORKER_NODE_ARGS?.split(' ').filter(Boolean) ?? [])],
         );
@@ -185,7 +181,7 @@ export async function startBenchEnvironment(
         return started;
       },
       consentClient(taskQueue, { clock } = {}) {
-        return new ConsentClient({ client, taskQueue, pool, clock: clock ?? ALL_DAY_CLOCK });
+        return new ConsentClient({ client, taskQueue, pool, clock: clock ?? ALL_DAY_COMPLIANCE_CLOCK });
       },
       stop: stopAll,
     };

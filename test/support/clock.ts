@@ -3,7 +3,7 @@
  * few seconds from now instead (consent-rules.md §9), and the federal window to the whole day.
  */
 import { DateTime } from 'luxon';
-import { ALL_DAY_QUIET_HOURS_RULES, DEFAULT_COMPLIANCE_CLOCK, type ComplianceClockSettings } from '../../workflows/domain/compliance-clock';
+import { ALL_DAY_COMPLIANCE_CLOCK, DEFAULT_COMPLIANCE_CLOCK, type ComplianceClockSettings } from '../../workflows/domain/compliance-clock';
 
 /** A window, in `timeZone`'s local time, that opens `seconds` from now and stays open for `openFor` seconds. */
 export function windowOpeningIn(seconds: number, { region = 'FL', timeZone = 'America/New_York', openFor = 3600 } = {}): ComplianceClockSettings {
@@ -19,4 +19,4 @@ export function windowOpeningIn(seconds: number, { region = 'FL', timeZone = 'Am
 }
 
 /** Every window open all day: nothing is held (a test of something else that sends promotional messages at any hour). */
-export const ALWAYS_OPEN: ComplianceClockSettings = { ...DEFAULT_COMPLIANCE_CLOCK, rules: ALL_DAY_QUIET_HOURS_RULES };
+export const ALWAYS_OPEN: ComplianceClockSettings = ALL_DAY_COMPLIANCE_CLOCK;

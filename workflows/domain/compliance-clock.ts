@@ -226,6 +226,8 @@ export interface ComplianceClockSettings {
 }
 
 export const DEFAULT_COMPLIANCE_CLOCK: ComplianceClockSettings = { quietHoursTypes: DEFAULT_QUIET_HOURS_TYPES, windows: {}, rules: QUIET_HOURS_RULES };
+/** Every window open all day, nothing held: for what must not depend on the hour it runs at (tests, the bench). */
+export const ALL_DAY_COMPLIANCE_CLOCK: ComplianceClockSettings = { ...DEFAULT_COMPLIANCE_CLOCK, rules: ALL_DAY_QUIET_HOURS_RULES };
 
 export interface SendClockInput {
   phone: string;
