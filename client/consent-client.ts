@@ -653,16 +653,15 @@ export class ConsentClient {
       .then(
         ({ delivered, failed }) => {
           if (delivered > 0) this.drainLog.info(`signal backlog: ${delivered} delivered to their actors`);
-          // Said once per distinct failure: a signal held back is tried every round, and the log is not a ticker.
-          if (failed && failed !== this.lastDrainFailure) this.drainLog.warn(`signal backlog: not delivered, tried again each round: ${failed}`);
-          this.lastDrainFailure = failed;
+          return failed ? `not delivered, tried again each round: ${failed}` : null;
         },
-        (error: unknown) => {
-          const failed = `could not be read: ${(error as Error).message}`;
-          if (failed !== this.lastDrainFailure) this.drainLog.warn(`signal backlog: ${failed}`);
-          this.lastDrainFailure = failed;
-        },
+        (error: unknown) => `could not be read: ${(error as Error).message}`,
       )
+      .then((failure) => {
+        // Said once per distinct failure: a signal held back is tried every round, and the log is not a ticker.
+        if (failure && failure !== this.lastDrainFailure) this.drainLog.warn(`signal backlog: ${failure}`);
+        this.lastDrainFailure = failure;
+      })
       .finally(() => {
         this.draining = undefined;
       });
